@@ -1,0 +1,79 @@
+import path from 'node:path';
+
+/** Every knob the server reads, with its environment variable and default. The README's table mirrors this. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Postgres connection string; when absent the embedded PGlite database under dataDir is used. */
+  databaseUrl: string | undefined;
+  /** A key accepted for the default tenant (admin role). */
+  apiKey: string | undefined;
+  logLevel: string;
+  limits: Limits;
+  sessions: SessionDefaults;
+}
+
+export interface Limits {
+  maxImageBytes: number;
+  maxVideoBytes: number;
+  maxImagePixels: number;
+  maxVideoSeconds: number;
+  /** Smallest accepted face, as the detector's box width in source pixels. */
+  minFacePixels: number;
+  /** Largest accepted head turn (yaw or pitch), degrees. */
+  maxHeadTurnDegrees: number;
+  portraitSize: number;
+  maxNameLength: number;
+  maxPersonaChars: number;
+  maxConcurrentSessions: number;
+}
+
+export interface SessionDefaults {
+  idleTimeoutS: number;
+  maxDurationS: number;
+  /** Upper bound a client may ask for with max_duration_s. */
+  maxDurationCapS: number;
+  sweepIntervalMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  return {
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST ?? '0.0.0.0',
+    dataDir: path.resolve(env.LIKENESS_DATA_DIR ?? './data'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    apiKey: env.LIKENESS_API_KEY || undefined,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    limits: {
+      maxImageBytes: int(env, 'LIKENESS_MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 200 * 1024 * 1024),
+      maxVideoBytes: int(env, 'LIKENESS_MAX_VIDEO_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxImagePixels: int(env, 'LIKENESS_MAX_IMAGE_PIXELS', 40_000_000, 10_000, 400_000_000),
+      maxVideoSeconds: int(env, 'LIKENESS_MAX_VIDEO_SECONDS', 30, 1, 600),
+      minFacePixels: int(env, 'LIKENESS_MIN_FACE_PIXELS', 80, 16, 2000),
+      maxHeadTurnDegrees: int(env, 'LIKENESS_MAX_HEAD_TURN_DEGREES', 30, 5, 90),
+      portraitSize: int(env, 'LIKENESS_PORTRAIT_SIZE', 512, 256, 1024),
+      maxNameLength: 80,
+      maxPersonaChars: 8000,
+      maxConcurrentSessions: int(env, 'LIKENESS_MAX_CONCURRENT_SESSIONS', 10, 1, 10_000),
+    },
+    sessions: {
+      idleTimeoutS: int(env, 'LIKENESS_SESSION_IDLE_TIMEOUT_S', 300, 1, 86_400),
+      maxDurationS: int(env, 'LIKENESS_SESSION_MAX_DURATION_S', 3600, 1, 86_400),
+      maxDurationCapS: int(env, 'LIKENESS_SESSION_MAX_DURATION_CAP_S', 4 * 3600, 1, 7 * 86_400),
+      sweepIntervalMs: int(env, 'LIKENESS_SESSION_SWEEP_MS', 1000, 50, 60_000),
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from './schema.ts';
+
+/**
+ * Ordered, append-only. Each runs once, inside a transaction, and is recorded in likeness_migrations.
+ * Never edit a migration that has shipped: add the next one.
+ */
+export const MIGRATIONS: { name: string; up: (db: Kysely<Database>) => Promise<void> }[] = [
+  {
+    name: '0001_foundation',
+    up: async (db) => {
+      await sql`
+        CREATE TABLE tenants (
+          id text PRIMARY KEY,
+          name text NOT NULL,
+          created_at timestamptz NOT NULL
+        );
+        CREATE TABLE api_keys (
+          id text PRIMARY KEY,
+          tenant_id text NOT NULL REFERENCES tenants(id),
+          name text NOT NULL,
+          role text NOT NULL CHECK (role IN ('admin', 'member')),
+          prefix text NOT NULL,
+          hash text NOT NULL UNIQUE,
+          created_at timestamptz NOT NULL,
+          revoked_at timestamptz
+        );
+        CREATE TABLE identities (
+          id text PRIMARY KEY,
+          pipeline_version text NOT NULL,
+          source_kind text NOT NULL,
+          landmark_count integer NOT NULL,
+          face_box jsonb NOT NULL,
+          created_at timestamptz NOT NULL
+        );
+        CREATE TABLE identity_owners (
+          tenant_id text NOT NULL REFERENCES tenants(id),
+          identity_id text NOT NULL REFERENCES identities(id),
+          created_at timestamptz NOT NULL,
+          PRIMARY KEY (tenant_id, identity_id)
+        );
+        CREATE TABLE characters (
+          id text PRIMARY KEY,
+          tenant_id text NOT NULL REFERENCES tenants(id),
+          slug text,
+          name text NOT NULL,
+          identity_id text NOT NULL REFERENCES identities(id),
+          voice jsonb NOT NULL,
+          persona jsonb NOT NULL,
+          is_cast boolean NOT NULL DEFAULT false,
+          created_at timestamptz NOT NULL,
+          updated_at timestamptz NOT NULL
+        );
+        CREATE UNIQUE INDEX characters_tenant_slug ON characters (tenant_id, slug) WHERE slug IS NOT NULL;
+        CREATE INDEX characters_tenant_id ON characters (tenant_id, id);
+        CREATE TABLE sessions (
+          id text PRIMARY KEY,
+          tenant_id text NOT NULL REFERENCES tenants(id),
+          character_id text NOT NULL,
+          user_id text NOT NULL,
+          mode text NOT NULL CHECK (mode IN ('realtime', 'on_demand')),
+          status text NOT NULL CHECK (status IN ('created', 'active', 'ended', 'expired')),
+          end_reason text,
+          max_duration_s integer NOT NULL,
+          idle_timeout_s integer NOT NULL,
+          created_at timestamptz NOT NULL,
+          activated_at timestamptz,
+          finished_at timestamptz,
+          last_activity_at timestamptz NOT NULL,
+          transitions jsonb NOT NULL
+        );
+        CREATE INDEX sessions_tenant_id ON sessions (tenant_id, id);
+        CREATE INDEX sessions_live ON sessions (status) WHERE status IN ('created', 'active');
+        CREATE TABLE usage_entries (
+          id text PRIMARY KEY,
+          tenant_id text NOT NULL REFERENCES tenants(id),
+          session_id text NOT NULL,
+          character_id text NOT NULL,
+          user_id text NOT NULL,
+          kind text NOT NULL,
+          media_seconds double precision NOT NULL CHECK (media_seconds >= 0),
+          recorded_at timestamptz NOT NULL
+        );
+        CREATE INDEX usage_tenant_time ON usage_entries (tenant_id, recorded_at);
+      `.execute(db);
+    },
+  },
+];
+
+export async function migrate(db: Kysely<Database>): Promise<string[]> {
+  await sql`CREATE TABLE IF NOT EXISTS likeness_migrations (
+    name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`.execute(db);
+  const done = new Set((await db.selectFrom('likeness_migrations').select('name').execute()).map((r) => r.name));
+  const applied: string[] = [];
+  for (const migration of MIGRATIONS) {
+    if (done.has(migration.name)) continue;
+    await db.transaction().execute(async (trx) => {
+      await migration.up(trx);
+      await trx.insertInto('likeness_migrations').values({ name: migration.name }).execute();
+    });
+    applied.push(migration.name);
+  }
+  return applied;
+}

@@ -1,0 +1,100 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Table types shared by the PGlite and Postgres backends: one schema, one set of queries. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  role: 'admin' | 'member';
+  prefix: string;
+  hash: string;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface IdentitiesTable {
+  id: string;
+  pipeline_version: string;
+  source_kind: 'image' | 'video';
+  landmark_count: number;
+  face_box: Json<{ x: number; y: number; width: number; height: number }>;
+  created_at: Timestamp;
+}
+
+export interface IdentityOwnersTable {
+  tenant_id: string;
+  identity_id: string;
+  created_at: Timestamp;
+}
+
+export interface CharactersTable {
+  id: string;
+  tenant_id: string;
+  slug: string | null;
+  name: string;
+  identity_id: string;
+  voice: Json<unknown>;
+  persona: Json<unknown>;
+  is_cast: boolean;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SessionTransition {
+  status: string;
+  at: string;
+  reason?: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  tenant_id: string;
+  character_id: string;
+  user_id: string;
+  mode: 'realtime' | 'on_demand';
+  status: 'created' | 'active' | 'ended' | 'expired';
+  end_reason: string | null;
+  max_duration_s: number;
+  idle_timeout_s: number;
+  created_at: Timestamp;
+  activated_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  last_activity_at: Timestamp;
+  transitions: Json<SessionTransition[]>;
+}
+
+export interface UsageEntriesTable {
+  id: string;
+  tenant_id: string;
+  session_id: string;
+  character_id: string;
+  user_id: string;
+  kind: string;
+  media_seconds: number;
+  recorded_at: Timestamp;
+}
+
+export interface MigrationsTable {
+  name: string;
+  applied_at: Generated<Timestamp>;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  identities: IdentitiesTable;
+  identity_owners: IdentityOwnersTable;
+  characters: CharactersTable;
+  sessions: SessionsTable;
+  usage_entries: UsageEntriesTable;
+  likeness_migrations: MigrationsTable;
+}
