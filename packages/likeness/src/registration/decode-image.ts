@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { Problem } from '../api/problem.ts';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
@@ -48,7 +48,7 @@ export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number }
       { format: format.other.toLowerCase() },
     );
   }
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {

@@ -170,7 +170,7 @@ async function* readFrames(file: string, fps: number, width: number, height: num
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const frameBytes = width * height * 3;
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;

@@ -34,6 +34,10 @@ export class Registrar {
     private readonly deps: { db: Kysely<Database>; files: FileStore; detector: FaceDetector; limits: Limits },
   ) {}
 
+  get files(): FileStore {
+    return this.deps.files;
+  }
+
   portraitFile(id: string): string {
     return `identities/${id}/portrait.png`;
   }
@@ -54,6 +58,20 @@ export class Registrar {
     await this.save(result, await encodePng(result.portrait));
     await this.own(tenantId, id);
     return { id, cached: false, landmark_count: result.identity.landmarks.length, face_box: result.identity.faceBox };
+  }
+
+  /**
+   * For content every tenant sees anyway (the default cast): reuse the identity if any tenant built it.
+   * Never use this for uploads, or the cache would tell tenants about each other.
+   */
+  async registerShared(tenantId: string, input: RegistrationInput): Promise<IdentitySummary> {
+    const id = identityId(input.bytes);
+    const row = await this.deps.db.selectFrom('identities').select(['landmark_count', 'face_box']).where('id', '=', id).executeTakeFirst();
+    if (row && (await this.deps.files.exists(`identities/${id}/identity.json`))) {
+      await this.own(tenantId, id);
+      return { id, cached: true, landmark_count: row.landmark_count, face_box: row.face_box };
+    }
+    return this.register(tenantId, input);
   }
 
   /** Records that a tenant may use an identity that already exists (the default cast). */

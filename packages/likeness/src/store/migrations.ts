@@ -9,7 +9,9 @@ export const MIGRATIONS: { name: string; up: (db: Kysely<Database>) => Promise<v
   {
     name: '0001_foundation',
     up: async (db) => {
-      await sql`
+      await runStatements(
+        db,
+        `
         CREATE TABLE tenants (
           id text PRIMARY KEY,
           name text NOT NULL,
@@ -82,10 +84,18 @@ export const MIGRATIONS: { name: string; up: (db: Kysely<Database>) => Promise<v
           recorded_at timestamptz NOT NULL
         );
         CREATE INDEX usage_tenant_time ON usage_entries (tenant_id, recorded_at);
-      `.execute(db);
+      `,
+      );
     },
   },
 ];
+
+/** Prepared statements (both drivers use them) take one command each, so a script runs statement by statement. */
+async function runStatements(db: Kysely<Database>, script: string): Promise<void> {
+  for (const statement of script.split(';').map((s) => s.trim()).filter(Boolean)) {
+    await sql.raw(statement).execute(db);
+  }
+}
 
 export async function migrate(db: Kysely<Database>): Promise<string[]> {
   await sql`CREATE TABLE IF NOT EXISTS likeness_migrations (

@@ -2,6 +2,7 @@ import type { ColumnType, Generated } from 'kysely';
 
 /** Table types shared by the PGlite and Postgres backends: one schema, one set of queries. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
 type Json<T> = ColumnType<T, string, string>;
 
 export interface TenantsTable {
@@ -18,7 +19,7 @@ export interface ApiKeysTable {
   prefix: string;
   hash: string;
   created_at: Timestamp;
-  revoked_at: Timestamp | null;
+  revoked_at: NullableTimestamp;
 }
 
 export interface IdentitiesTable {
@@ -66,8 +67,8 @@ export interface SessionsTable {
   max_duration_s: number;
   idle_timeout_s: number;
   created_at: Timestamp;
-  activated_at: Timestamp | null;
-  finished_at: Timestamp | null;
+  activated_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
   last_activity_at: Timestamp;
   transitions: Json<SessionTransition[]>;
 }

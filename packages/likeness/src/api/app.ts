@@ -1,0 +1,87 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { newId } from '../ids.ts';
+import type { Services } from '../services.ts';
+import { Problem } from './problem.ts';
+import { registerCharacterRoutes } from './routes/characters.ts';
+import { registerDiscoveryRoutes } from './routes/discovery.ts';
+import { registerSessionRoutes } from './routes/sessions.ts';
+import { registerTenancyRoutes } from './routes/tenancy.ts';
+import { registerUsageRoutes } from './routes/usage.ts';
+import { registerVoiceRoutes } from './routes/voices.ts';
+import type { AppEnv } from './types.ts';
+
+export const API_INFO = {
+  title: 'Likeness API',
+  version: '0.1.0',
+  description: 'Self-hostable realtime avatar API: characters from one portrait, speaking as MP4 or live over WebRTC.',
+};
+
+function problemResponse(c: Context, problem: Problem): Response {
+  return c.newResponse(JSON.stringify(problem.toBody(c.req.path)), problem.status as 400, {
+    'Content-Type': 'application/problem+json',
+  });
+}
+
+/**
+ * The HTTP surface. `services` is a thunk so the spec can be generated (scripts/generate.ts) without a
+ * database: route definitions never touch services until a request arrives.
+ */
+export function createApp(services: () => Services) {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const errors = result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+        throw new Problem('validation-error', `Invalid request: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
+      }
+    },
+  });
+  const startedAt = Date.now();
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key: printed at first start, set with LIKENESS_API_KEY, or created with POST /v1/keys.',
+  });
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    c.set('requestId', newId('req'));
+    await next();
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    services().logger.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'request');
+  });
+
+  app.use('/v1/*', async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new Problem('unauthorized', 'Send your API key as "Authorization: Bearer <key>".');
+    const auth = await services().tenancy.authenticate(match[1]!);
+    if (!auth) throw new Problem('unauthorized', 'The API key is unknown or has been revoked.');
+    c.set('auth', auth);
+    await next();
+  });
+
+  registerCharacterRoutes(app, services);
+  registerSessionRoutes(app, services);
+  registerUsageRoutes(app, services);
+  registerTenancyRoutes(app, services);
+  registerVoiceRoutes(app);
+
+  const spec = () => app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO });
+  registerDiscoveryRoutes(app, { services, spec: spec as never, startedAt });
+
+  app.notFound((c) => problemResponse(c, new Problem('not-found', `No route for ${c.req.method} ${c.req.path}.`)));
+  app.onError((err, c) => {
+    if (err instanceof Problem) return problemResponse(c, err);
+    if (err instanceof HTTPException) {
+      const slug = err.status === 413 ? 'payload-too-large' : err.status === 401 ? 'unauthorized' : 'validation-error';
+      return problemResponse(c, new Problem(slug, err.message || 'The request could not be read.'));
+    }
+    services().logger.error({ err, path: c.req.path }, 'unhandled error');
+    return problemResponse(c, new Problem('internal-error', `Unexpected error (request ${c.get('requestId')}). It has been logged.`));
+  });
+
+  return { app, spec };
+}

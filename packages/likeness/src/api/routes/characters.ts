@@ -1,0 +1,201 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Character } from '../../characters/character-service.ts';
+import type { RegistrationInput } from '../../registration/registrar.ts';
+import type { Services } from '../../services.ts';
+import { parseVoice } from '../../speech/voice-catalog.ts';
+import { Problem } from '../problem.ts';
+import {
+  CharacterListSchema,
+  CharacterSchema,
+  CreateCharacterForm,
+  IdParam,
+  PageQuery,
+  problemResponse,
+  UpdateCharacterBody,
+} from '../schemas.ts';
+import { type Api, type AppEnv, SECURITY } from '../types.ts';
+
+const tags = ['Characters'];
+
+const withUrl = (c: Character) => ({ ...c, portrait_url: `/v1/characters/${c.id}/portrait` });
+
+const createCharacter = createRoute({
+  method: 'post',
+  path: '/v1/characters',
+  operationId: 'createCharacter',
+  summary: 'Register a character from a portrait or a short reference video',
+  description:
+    'Multipart form. Detects exactly one face, normalises the framing and builds a reusable identity. ' +
+    'The identity is content-addressed: sending the same file again reuses it (identity.cached = true).',
+  tags,
+  security: SECURITY,
+  request: { body: { content: { 'multipart/form-data': { schema: CreateCharacterForm } }, required: true } },
+  responses: {
+    201: { content: { 'application/json': { schema: CharacterSchema } }, description: 'Created' },
+    400: problemResponse('Missing or invalid fields'),
+    413: problemResponse('Upload too large'),
+    415: problemResponse('Not multipart/form-data'),
+    422: problemResponse('The image or video cannot be used (not an image, corrupt, no face, ...)'),
+  },
+});
+
+const listCharacters = createRoute({
+  method: 'get',
+  path: '/v1/characters',
+  operationId: 'listCharacters',
+  summary: 'List characters (the default cast and yours), oldest first',
+  tags,
+  security: SECURITY,
+  request: { query: PageQuery },
+  responses: { 200: { content: { 'application/json': { schema: CharacterListSchema } }, description: 'A page of characters' } },
+});
+
+const getCharacter = createRoute({
+  method: 'get',
+  path: '/v1/characters/{id}',
+  operationId: 'getCharacter',
+  summary: 'Get a character',
+  tags,
+  security: SECURITY,
+  request: { params: IdParam('Character', 'chr_01hz8x4m2k3n5p6q7r8s9t0v1w') },
+  responses: {
+    200: { content: { 'application/json': { schema: CharacterSchema } }, description: 'The character' },
+    404: problemResponse('No such character'),
+  },
+});
+
+const updateCharacter = createRoute({
+  method: 'patch',
+  path: '/v1/characters/{id}',
+  operationId: 'updateCharacter',
+  summary: 'Change a character’s name, voice or persona',
+  tags,
+  security: SECURITY,
+  request: {
+    params: IdParam('Character', 'chr_01hz8x4m2k3n5p6q7r8s9t0v1w'),
+    body: { content: { 'application/json': { schema: UpdateCharacterBody } }, required: true },
+  },
+  responses: {
+    200: { content: { 'application/json': { schema: CharacterSchema } }, description: 'The updated character' },
+    400: problemResponse('Invalid fields'),
+    404: problemResponse('No such character'),
+  },
+});
+
+const deleteCharacter = createRoute({
+  method: 'delete',
+  path: '/v1/characters/{id}',
+  operationId: 'deleteCharacter',
+  summary: 'Delete a character',
+  tags,
+  security: SECURITY,
+  request: { params: IdParam('Character', 'chr_01hz8x4m2k3n5p6q7r8s9t0v1w') },
+  responses: { 204: { description: 'Deleted' }, 404: problemResponse('No such character') },
+});
+
+const getPortrait = createRoute({
+  method: 'get',
+  path: '/v1/characters/{id}/portrait',
+  operationId: 'getCharacterPortrait',
+  summary: 'The normalised portrait (PNG)',
+  tags,
+  security: SECURITY,
+  request: { params: IdParam('Character', 'chr_01hz8x4m2k3n5p6q7r8s9t0v1w') },
+  responses: {
+    200: { content: { 'image/png': { schema: z.any().openapi({ type: 'string', format: 'binary' }) } }, description: 'PNG' },
+    404: problemResponse('No such character'),
+  },
+});
+
+function uploadFrom(form: Record<string, unknown>): RegistrationInput {
+  const portrait = form.portrait;
+  const video = form.video;
+  if (portrait !== undefined && video !== undefined) {
+    throw new Problem('validation-error', 'Send either portrait or video, not both.', {
+      errors: [{ path: 'portrait', message: 'only one of portrait or video' }],
+    });
+  }
+  const file = portrait ?? video;
+  if (file === undefined) {
+    throw new Problem('validation-error', 'A portrait image (field "portrait") or a reference video (field "video") is required.', {
+      errors: [{ path: 'portrait', message: 'required' }],
+    });
+  }
+  if (!(file instanceof Blob)) {
+    const field = portrait !== undefined ? 'portrait' : 'video';
+    throw new Problem('validation-error', `Field "${field}" must be a file upload, not text.`, {
+      errors: [{ path: field, message: 'must be a file' }],
+    });
+  }
+  return { kind: portrait !== undefined ? 'image' : 'video', bytes: new Uint8Array(0) };
+}
+
+export function registerCharacterRoutes(app: Api, services: () => Services) {
+  // Size limits are checked while the body streams in, before any of it is parsed.
+  app.use('/v1/characters', async (c, next) => {
+    if (c.req.method !== 'POST') return next();
+    const type = c.req.header('content-type') ?? '';
+    if (!type.startsWith('multipart/form-data')) {
+      throw new Problem('unsupported-media-type', 'Send the character as multipart/form-data with a "portrait" (or "video") file field.');
+    }
+    const { limits } = services().config;
+    const max = Math.max(limits.maxImageBytes, limits.maxVideoBytes) + 64 * 1024;
+    return bodyLimit({
+      maxSize: max,
+      onError: () => {
+        throw new Problem('payload-too-large', `The upload is larger than ${max} bytes.`, { max_bytes: max });
+      },
+    })(c, next);
+  });
+
+  app.openapi(createCharacter, async (c) => {
+    const form = c.req.valid('form') as z.infer<typeof CreateCharacterForm> & Record<string, unknown>;
+    const upload = uploadFrom(form);
+    const file = (form.portrait ?? form.video) as Blob;
+    upload.bytes = new Uint8Array(await file.arrayBuffer());
+    const voice = form.voice !== undefined ? parseVoice(form.voice) : undefined;
+    if (voice && 'error' in voice) {
+      throw new Problem('validation-error', voice.error, { errors: [{ path: 'voice', message: voice.error }] });
+    }
+    const character = await services().characters.create(c.get('auth').tenantId, {
+      name: form.name,
+      upload,
+      voice,
+      persona: {
+        ...(form.persona !== undefined ? { prompt: form.persona } : {}),
+        ...(form.greeting !== undefined ? { greeting: form.greeting } : {}),
+        ...(form.mood !== undefined ? { mood: form.mood } : {}),
+      },
+    });
+    return c.json(withUrl(character), 201, { Location: `/v1/characters/${character.id}` });
+  });
+
+  app.openapi(listCharacters, async (c) => {
+    const q = c.req.valid('query');
+    const page = await services().characters.list(c.get('auth').tenantId, q);
+    return c.json({ data: page.data.map(withUrl), next_cursor: page.next_cursor }, 200);
+  });
+
+  app.openapi(getCharacter, async (c) => {
+    const character = await services().characters.get(c.get('auth').tenantId, c.req.valid('param').id);
+    return c.json(withUrl(character), 200);
+  });
+
+  app.openapi(updateCharacter, async (c) => {
+    const body = c.req.valid('json');
+    const character = await services().characters.update(c.get('auth').tenantId, c.req.valid('param').id, body);
+    return c.json(withUrl(character), 200);
+  });
+
+  app.openapi(deleteCharacter, async (c) => {
+    await services().characters.delete(c.get('auth').tenantId, c.req.valid('param').id);
+    return c.body(null, 204);
+  });
+
+  app.openapi(getPortrait, (async (c: Context<AppEnv>) => {
+    const png = await services().characters.portraitPng(c.get('auth').tenantId, c.req.param('id')!);
+    return c.body(new Uint8Array(png), 200, { 'Content-Type': 'image/png', 'Cache-Control': 'private, max-age=31536000, immutable' });
+  }) as never);
+}

@@ -1,0 +1,102 @@
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Services } from '../../services.ts';
+import { PROBLEM_TYPES, type ProblemSlug } from '../problem.ts';
+import type { Api } from '../types.ts';
+
+const require = createRequire(import.meta.url);
+const swaggerDir = (require('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
+const SWAGGER_ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+};
+
+type OpenApiDoc = {
+  info: { title: string; version: string; description?: string };
+  paths: Record<string, Record<string, { summary?: string; operationId?: string }>>;
+};
+
+/** llms.txt: what Likeness is and how to call it, derived from the spec so it cannot fall out of date. */
+export function renderLlmsTxt(doc: OpenApiDoc): string {
+  const lines = [
+    `# ${doc.info.title}`,
+    '',
+    `> ${doc.info.description ?? ''}`,
+    '',
+    'Likeness turns one portrait into a talking character: register a character, open a session, make it speak',
+    '(as an MP4, or live over WebRTC). Everything runs on the server itself: no GPU, no cloud account.',
+    '',
+    '## Calling the API',
+    '- Base URL: the server you run (default http://localhost:8080). JSON in and out; uploads are multipart/form-data.',
+    '- Auth: every /v1 route needs `Authorization: Bearer <key>`. The server prints a key on first start, or set LIKENESS_API_KEY.',
+    '- Errors are RFC 9457 problem+json: `{type, title, status, detail}`. `type` is stable (e.g. /problems/no-face); branch on it.',
+    '- Lists are paginated: `?limit=20&cursor=<next_cursor>`.',
+    '- The machine-readable spec: GET /openapi.json (OpenAPI 3.1). Human docs: /docs. A typed TypeScript SDK: @likeness/sdk.',
+    '',
+    '## Quick start',
+    '```sh',
+    'KEY=lk_...   # printed at first start',
+    'curl -s localhost:8080/v1/characters -H "Authorization: Bearer $KEY"            # the default cast',
+    'curl -s localhost:8080/v1/characters -H "Authorization: Bearer $KEY" \\',
+    '  -F name=Ada -F portrait=@face.png -F voice=flite:slt                       # your own character',
+    'curl -s localhost:8080/v1/sessions -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \\',
+    '  -d \'{"character_id":"chr_...","user_id":"u1","mode":"on_demand"}\'',
+    '```',
+    '',
+    '## Endpoints',
+  ];
+  for (const [p, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      lines.push(`- ${method.toUpperCase()} ${p}: ${op.summary ?? ''} (operationId: ${op.operationId ?? '-'})`);
+    }
+  }
+  lines.push('', '## Error types');
+  for (const [slug, t] of Object.entries(PROBLEM_TYPES)) lines.push(`- /problems/${slug} (${t.status}): ${t.title}`);
+  return `${lines.join('\n')}\n`;
+}
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Likeness API reference</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui', deepLinking: true, persistAuthorization: true });</script>
+</body></html>`;
+
+export function registerDiscoveryRoutes(app: Api, deps: { services: () => Services; spec: () => OpenApiDoc; startedAt: number }) {
+  app.get('/openapi.json', (c) => c.json(deps.spec()));
+  app.get('/docs', (c) => c.html(DOCS_HTML));
+  app.get('/docs/:asset', async (c) => {
+    const asset = c.req.param('asset');
+    const type = SWAGGER_ASSETS[asset];
+    if (!type) return c.notFound();
+    const body = await fs.readFile(path.join(swaggerDir, asset));
+    return c.body(new Uint8Array(body), 200, { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' });
+  });
+  app.get('/llms.txt', (c) => c.text(renderLlmsTxt(deps.spec())));
+  app.get('/healthz', async (c) => {
+    const s = deps.services();
+    let database = 'ok';
+    try {
+      await s.store.db.selectFrom('tenants').select('id').limit(1).execute();
+    } catch {
+      database = 'unavailable';
+    }
+    return c.json(
+      { status: database === 'ok' ? 'ok' : 'degraded', database, backend: s.store.backend, uptime_s: Math.round((Date.now() - deps.startedAt) / 1000) },
+      database === 'ok' ? 200 : 503,
+    );
+  });
+  app.get('/problems', (c) => c.json(Object.entries(PROBLEM_TYPES).map(([slug, t]) => ({ type: `/problems/${slug}`, ...t }))));
+  app.get('/problems/:slug', (c) => {
+    const slug = c.req.param('slug') as ProblemSlug;
+    const t = PROBLEM_TYPES[slug];
+    if (!t) return c.notFound();
+    return c.html(
+      `<!doctype html><meta charset="utf-8"><title>${t.title}</title><h1>${t.title}</h1>` +
+        `<p>Problem type <code>/problems/${slug}</code>, HTTP ${t.status}.</p><p>The response's <code>detail</code> says what to change.</p>`,
+    );
+  });
+  app.get('/', (c) => c.redirect('/docs'));
+}

@@ -1,0 +1,82 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Services } from '../../services.ts';
+import { Problem } from '../problem.ts';
+import { ApiKeySchema, ApiKeyWithSecretSchema, CreateKeyBody, CreateTenantBody, IdParam, problemResponse, TenantSchema } from '../schemas.ts';
+import { type Api, SECURITY } from '../types.ts';
+
+const tags = ['Keys and tenants'];
+
+const createKey = createRoute({
+  method: 'post',
+  path: '/v1/keys',
+  operationId: 'createKey',
+  summary: 'Create an API key in your tenant (the secret is shown once)',
+  tags,
+  security: SECURITY,
+  request: { body: { content: { 'application/json': { schema: CreateKeyBody } }, required: true } },
+  responses: {
+    201: { content: { 'application/json': { schema: ApiKeyWithSecretSchema } }, description: 'Created' },
+    403: problemResponse('Only admin keys can create admin keys'),
+  },
+});
+
+const listKeys = createRoute({
+  method: 'get',
+  path: '/v1/keys',
+  operationId: 'listKeys',
+  summary: 'List the API keys of your tenant (no secrets)',
+  tags,
+  security: SECURITY,
+  responses: { 200: { content: { 'application/json': { schema: z.object({ data: z.array(ApiKeySchema) }) } }, description: 'Keys' } },
+});
+
+const revokeKey = createRoute({
+  method: 'delete',
+  path: '/v1/keys/{id}',
+  operationId: 'revokeKey',
+  summary: 'Revoke an API key; it stops working at once',
+  tags,
+  security: SECURITY,
+  request: { params: IdParam('Key', 'key_01hz8x4m2k3n5p6q7r8s9t0v1w') },
+  responses: { 204: { description: 'Revoked' }, 404: problemResponse('No such active key') },
+});
+
+const createTenant = createRoute({
+  method: 'post',
+  path: '/v1/tenants',
+  operationId: 'createTenant',
+  summary: 'Create a tenant with its first admin key (admin keys only)',
+  description: 'A tenant sees only what its keys create, plus the default cast, which every tenant gets.',
+  tags,
+  security: SECURITY,
+  request: { body: { content: { 'application/json': { schema: CreateTenantBody } }, required: true } },
+  responses: {
+    201: {
+      content: { 'application/json': { schema: z.object({ tenant: TenantSchema, api_key: ApiKeyWithSecretSchema }) } },
+      description: 'Created',
+    },
+    403: problemResponse('Not an admin key'),
+  },
+});
+
+export function registerTenancyRoutes(app: Api, services: () => Services) {
+  app.openapi(createKey, async (c) => {
+    const auth = c.get('auth');
+    const body = c.req.valid('json');
+    if (body.role === 'admin' && auth.role !== 'admin') throw new Problem('forbidden', 'Only an admin key can create admin keys.');
+    return c.json(await services().tenancy.createKey(auth.tenantId, body), 201);
+  });
+  app.openapi(listKeys, async (c) => c.json({ data: await services().tenancy.listKeys(c.get('auth').tenantId) }, 200));
+  app.openapi(revokeKey, async (c) => {
+    await services().tenancy.revokeKey(c.get('auth').tenantId, c.req.valid('param').id);
+    return c.body(null, 204);
+  });
+  app.openapi(createTenant, async (c) => {
+    if (c.get('auth').role !== 'admin') throw new Problem('forbidden', 'Only an admin key can create tenants.');
+    const s = services();
+    const tenant = await s.tenancy.createTenant(c.req.valid('json').name);
+    await s.characters.seedCast(tenant.id);
+    const apiKey = await s.tenancy.createKey(tenant.id, { name: 'first key', role: 'admin' });
+    return c.json({ tenant: { ...tenant, created_at: tenant.created_at.toISOString() }, api_key: apiKey }, 201);
+  });
+}

@@ -1,0 +1,179 @@
+import { z } from '@hono/zod-openapi';
+import { PROBLEM_TYPES } from './problem.ts';
+
+/** Request and response shapes. The OpenAPI spec (and from it the SDK) is generated from these. */
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: '/problems/no-face', description: 'Stable URI naming the kind of error.' }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().openapi({ description: 'What went wrong and what to do about it.' }),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .catchall(z.unknown())
+  .openapi('Problem', { description: `RFC 9457 problem details. Types: ${Object.keys(PROBLEM_TYPES).join(', ')}.` });
+
+export const problemResponse = (description: string) => ({
+  content: { 'application/problem+json': { schema: ProblemSchema } },
+  description,
+});
+
+export const IdParam = (name: string, example: string) =>
+  z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' }, example, description: `${name} id` }) });
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: 'Items per page (1-100).' }),
+  cursor: z.string().max(64).optional().openapi({ description: 'next_cursor from the previous page.' }),
+});
+
+export const BoxSchema = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }).openapi('Box');
+
+export const VoiceSchema = z
+  .object({ provider: z.enum(['flite', 'openai']), id: z.string().min(1).max(64) })
+  .openapi('Voice', { example: { provider: 'flite', id: 'slt' } });
+
+export const PersonaSchema = z
+  .object({
+    prompt: z.string().max(8000).openapi({ description: "Who the character is; the LLM's system prompt." }),
+    greeting: z.string().max(500),
+    mood: z.enum(['neutral', 'happy']).openapi({ description: 'Baseline expression.' }),
+  })
+  .openapi('Persona');
+
+export const IdentitySchema = z
+  .object({
+    id: z.string().openapi({ description: 'Content address: hash of the uploaded bytes and the pipeline version.' }),
+    cached: z.boolean().openapi({ description: 'True when this request reused an identity built earlier (no detection ran).' }),
+    landmark_count: z.number().int(),
+    face_box: BoxSchema.openapi({ description: 'Face box in the normalised portrait, pixels.' }),
+  })
+  .openapi('Identity');
+
+export const CharacterSchema = z
+  .object({
+    id: z.string().openapi({ example: 'chr_01hz8x4m2k3n5p6q7r8s9t0v1w' }),
+    slug: z.string().nullable().openapi({ description: 'Stable name of a default-cast character, null for yours.' }),
+    name: z.string(),
+    voice: VoiceSchema,
+    persona: PersonaSchema,
+    is_cast: z.boolean(),
+    identity: IdentitySchema,
+    portrait_url: z.string(),
+    created_at: z.string().datetime(),
+    updated_at: z.string().datetime(),
+  })
+  .openapi('Character');
+
+export const CharacterListSchema = z
+  .object({ data: z.array(CharacterSchema), next_cursor: z.string().nullable() })
+  .openapi('CharacterList');
+
+const binary = (description: string) => z.any().optional().openapi({ type: 'string', format: 'binary', description });
+
+export const CreateCharacterForm = z
+  .object({
+    name: z.string().trim().min(1).max(80),
+    portrait: binary('Portrait image: PNG, JPEG or WebP. Exactly one of portrait or video.'),
+    video: binary('Reference clip: MP4 or WebM, up to the video length limit. Exactly one of portrait or video.'),
+    voice: z.string().max(80).optional().openapi({ description: '"slt", "flite:rms" or "openai:alloy". Default flite:slt.' }),
+    persona: z.string().max(8000).optional().openapi({ description: 'Persona prompt.' }),
+    greeting: z.string().max(500).optional(),
+    mood: z.enum(['neutral', 'happy']).optional(),
+  })
+  .openapi('CreateCharacterForm');
+
+export const UpdateCharacterBody = z
+  .object({
+    name: z.string().trim().min(1).max(80).optional(),
+    voice: VoiceSchema.optional(),
+    persona: PersonaSchema.partial().optional(),
+  })
+  .strict()
+  .openapi('UpdateCharacter');
+
+const Timestamp = z.string().datetime();
+
+export const SessionSchema = z
+  .object({
+    id: z.string().openapi({ example: 'ses_01hz8x4m2k3n5p6q7r8s9t0v1w' }),
+    character_id: z.string(),
+    user_id: z.string(),
+    mode: z.enum(['realtime', 'on_demand']),
+    status: z.enum(['created', 'active', 'ended', 'expired']),
+    end_reason: z.enum(['client_ended', 'idle_timeout', 'max_duration']).nullable(),
+    max_duration_s: z.number().int(),
+    idle_timeout_s: z.number().int(),
+    created_at: Timestamp,
+    activated_at: Timestamp.nullable(),
+    finished_at: Timestamp.nullable(),
+    last_activity_at: Timestamp,
+    expires_at: Timestamp.nullable().openapi({ description: 'When the session will expire if nothing happens; null once over.' }),
+    transitions: z.array(z.object({ status: z.string(), at: Timestamp, reason: z.string().optional() })),
+  })
+  .openapi('Session');
+
+export const SessionListSchema = z.object({ data: z.array(SessionSchema), next_cursor: z.string().nullable() }).openapi('SessionList');
+
+export const CreateSessionBody = z
+  .object({
+    character_id: z.string().min(1).max(64),
+    user_id: z.string().min(1).max(128).openapi({ description: 'Your id for the end user; usage can be grouped by it.' }),
+    mode: z.enum(['realtime', 'on_demand']),
+    max_duration_s: z.number().int().min(1).optional().openapi({ description: 'Hard cap on the session length, seconds.' }),
+    idle_timeout_s: z.number().int().min(1).max(86_400).optional().openapi({ description: 'Expire after this long without activity.' }),
+  })
+  .strict()
+  .openapi('CreateSession');
+
+export const UsageQuery = z.object({
+  from: z.string().datetime({ offset: true }).optional().openapi({ description: 'Inclusive start (ISO 8601). Default: start of this month, UTC.' }),
+  to: z.string().datetime({ offset: true }).optional().openapi({ description: 'Exclusive end (ISO 8601). Default: now.' }),
+  group_by: z.enum(['session', 'character', 'user']).default('session'),
+});
+
+export const UsageSchema = z
+  .object({
+    from: Timestamp,
+    to: Timestamp,
+    group_by: z.enum(['session', 'character', 'user']),
+    data: z.array(z.object({ key: z.string(), media_seconds: z.number(), media_minutes: z.number(), entries: z.number().int() })),
+    total: z.object({ media_seconds: z.number(), media_minutes: z.number() }),
+  })
+  .openapi('Usage');
+
+export const ApiKeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: z.enum(['admin', 'member']),
+    prefix: z.string().openapi({ description: 'First characters of the key, to recognise it.' }),
+    created_at: Timestamp,
+    revoked_at: Timestamp.nullable(),
+  })
+  .openapi('ApiKey');
+
+export const ApiKeyWithSecretSchema = ApiKeySchema.extend({
+  key: z.string().openapi({ description: 'The secret. Shown only in this response; store it now.' }),
+}).openapi('ApiKeyWithSecret');
+
+export const CreateKeyBody = z
+  .object({ name: z.string().trim().min(1).max(80), role: z.enum(['admin', 'member']).default('member') })
+  .strict()
+  .openapi('CreateKey');
+
+export const TenantSchema = z.object({ id: z.string(), name: z.string(), created_at: Timestamp }).openapi('Tenant');
+
+export const CreateTenantBody = z.object({ name: z.string().trim().min(1).max(80) }).strict().openapi('CreateTenant');
+
+export const VoiceInfoSchema = z
+  .object({
+    provider: z.enum(['flite', 'openai']),
+    id: z.string(),
+    name: z.string(),
+    language: z.string(),
+    gender: z.enum(['female', 'male']),
+    sample_rate: z.number().int(),
+  })
+  .openapi('VoiceInfo');

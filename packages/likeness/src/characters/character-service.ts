@@ -1,0 +1,167 @@
+import fs from 'node:fs/promises';
+import type { Kysely } from 'kysely';
+import { Problem } from '../api/problem.ts';
+import { newId } from '../ids.ts';
+import { DEFAULT_PERSONA, type Persona } from '../persona/persona.ts';
+import type { IdentitySummary, RegistrationInput, Registrar } from '../registration/registrar.ts';
+import { DEFAULT_VOICE, type VoiceRef } from '../speech/voice-catalog.ts';
+import type { Database } from '../store/schema.ts';
+import { DEFAULT_CAST } from './cast.ts';
+
+export interface Character {
+  id: string;
+  slug: string | null;
+  name: string;
+  voice: VoiceRef;
+  persona: Persona;
+  is_cast: boolean;
+  identity: IdentitySummary;
+  created_at: string;
+  updated_at: string;
+}
+
+function characterQuery(db: Kysely<Database>) {
+return db
+    .selectFrom('characters')
+    .innerJoin('identities', 'identities.id', 'characters.identity_id')
+    .select([
+      'characters.id',
+      'characters.tenant_id',
+      'characters.slug',
+      'characters.name',
+      'characters.voice',
+      'characters.persona',
+      'characters.is_cast',
+      'characters.created_at',
+      'characters.updated_at',
+      'identities.id as identity_id',
+      'identities.landmark_count',
+      'identities.face_box',
+    ]);
+}
+
+type Row = Awaited<ReturnType<ReturnType<typeof characterQuery>['execute']>>[number];
+
+export class CharacterService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly registrar: Registrar,
+  ) {}
+
+  private toCharacter(row: Row, cached = true): Character {
+    return {
+      id: row.id,
+      slug: row.slug,
+      name: row.name,
+      voice: row.voice as VoiceRef,
+      persona: row.persona as Persona,
+      is_cast: row.is_cast,
+      identity: { id: row.identity_id, cached, landmark_count: row.landmark_count, face_box: row.face_box },
+      created_at: row.created_at.toISOString(),
+      updated_at: row.updated_at.toISOString(),
+    };
+  }
+
+  /** Registers the portrait (or clip) first: a bad upload fails before any row is written. */
+  async create(
+    tenantId: string,
+    input: { name: string; upload: RegistrationInput; voice?: VoiceRef | undefined; persona?: Partial<Persona> | undefined },
+  ): Promise<Character> {
+    const identity = await this.registrar.register(tenantId, input.upload);
+    const character = await this.insert(tenantId, {
+      name: input.name,
+      identityId: identity.id,
+      voice: input.voice ?? DEFAULT_VOICE,
+      persona: { ...DEFAULT_PERSONA, ...input.persona },
+      slug: null,
+      isCast: false,
+    });
+    return { ...character, identity };
+  }
+
+  private async insert(
+    tenantId: string,
+    c: { name: string; identityId: string; voice: VoiceRef; persona: Persona; slug: string | null; isCast: boolean },
+  ): Promise<Character> {
+    const now = new Date();
+    const id = newId('chr');
+    await this.db
+      .insertInto('characters')
+      .values({
+        id,
+        tenant_id: tenantId,
+        slug: c.slug,
+        name: c.name,
+        identity_id: c.identityId,
+        voice: JSON.stringify(c.voice),
+        persona: JSON.stringify(c.persona),
+        is_cast: c.isCast,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    return this.get(tenantId, id);
+  }
+
+  async get(tenantId: string, id: string): Promise<Character> {
+    const row = await characterQuery(this.db).where('characters.tenant_id', '=', tenantId).where('characters.id', '=', id).executeTakeFirst();
+    if (!row) throw new Problem('not-found', `No character with id ${id}.`);
+    return this.toCharacter(row);
+  }
+
+  async list(tenantId: string, opts: { limit: number; cursor?: string | undefined }) {
+    let q = characterQuery(this.db).where('characters.tenant_id', '=', tenantId).orderBy('characters.id').limit(opts.limit + 1);
+    if (opts.cursor) q = q.where('characters.id', '>', opts.cursor);
+    const rows = await q.execute();
+    const page = rows.slice(0, opts.limit).map((r) => this.toCharacter(r));
+    return { data: page, next_cursor: rows.length > opts.limit ? page[page.length - 1]!.id : null };
+  }
+
+  async update(tenantId: string, id: string, patch: { name?: string | undefined; voice?: VoiceRef | undefined; persona?: Partial<Persona> | undefined }) {
+    const current = await this.get(tenantId, id);
+    await this.db
+      .updateTable('characters')
+      .set({
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.voice ? { voice: JSON.stringify(patch.voice) } : {}),
+        ...(patch.persona ? { persona: JSON.stringify({ ...current.persona, ...patch.persona }) } : {}),
+        updated_at: new Date(),
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+    return this.get(tenantId, id);
+  }
+
+  async delete(tenantId: string, id: string): Promise<void> {
+    const result = await this.db.deleteFrom('characters').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) throw new Problem('not-found', `No character with id ${id}.`);
+  }
+
+  async portraitPng(tenantId: string, id: string): Promise<Buffer> {
+    const character = await this.get(tenantId, id);
+    return fs.readFile(this.registrar.files.resolve(this.registrar.portraitFile(character.identity.id)));
+  }
+
+  /** Gives a tenant any default-cast member it lacks. Cast identities are computed once and shared. */
+  async seedCast(tenantId: string): Promise<void> {
+    const present = new Set(
+      (await this.db.selectFrom('characters').select('slug').where('tenant_id', '=', tenantId).where('is_cast', '=', true).execute()).map(
+        (r) => r.slug,
+      ),
+    );
+    for (const member of DEFAULT_CAST) {
+      if (present.has(member.slug)) continue;
+      const bytes = await fs.readFile(member.portraitFile);
+      const identity = await this.registrar.registerShared(tenantId, { kind: 'image', bytes });
+      await this.insert(tenantId, {
+        name: member.name,
+        identityId: identity.id,
+        voice: member.voice,
+        persona: member.persona,
+        slug: member.slug,
+        isCast: true,
+      });
+    }
+  }
+}

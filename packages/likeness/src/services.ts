@@ -1,0 +1,20 @@
+import type { Logger } from 'pino';
+import type { CharacterService } from './characters/character-service.ts';
+import type { Config } from './config.ts';
+import type { Registrar } from './registration/registrar.ts';
+import type { SessionService } from './sessions/session-service.ts';
+import type { Store } from './store/db.ts';
+import type { TenancyService } from './tenancy/tenancy-service.ts';
+import type { UsageLedger } from './usage/usage-ledger.ts';
+
+/** Everything a request handler may use. Built once in server.ts; handlers never construct services. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  registrar: Registrar;
+  characters: CharacterService;
+  sessions: SessionService;
+  usage: UsageLedger;
+  tenancy: TenancyService;
+}
