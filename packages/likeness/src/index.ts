@@ -1,4 +1,4 @@
 export { createApp } from './api/app.ts';
-export { Problem, PROBLEM_TYPES } from './api/problem.ts';
+export { PROBLEM_TYPES, Problem } from './api/problem.ts';
 export { type Config, loadConfig } from './config.ts';
-export { startServer, buildServices, type RunningServer } from './server.ts';
+export { buildServices, type RunningServer, startServer } from './server.ts';

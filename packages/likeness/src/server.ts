@@ -26,7 +26,10 @@ export interface RunningServer {
 /** One detector per process: its models take ~100 ms and some memory to load. */
 let sharedDetector: FaceDetector | undefined;
 
-export async function buildServices(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Services> {
+export async function buildServices(
+  config: Config,
+  logger: Logger = pino({ level: config.logLevel }),
+): Promise<Services> {
   await fs.mkdir(config.dataDir, { recursive: true });
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const files = new FileStore(config.dataDir);

@@ -15,7 +15,8 @@ import type { AppEnv } from './types.ts';
 export const API_INFO = {
   title: 'Likeness API',
   version: '0.1.0',
-  description: 'Self-hostable realtime avatar API: characters from one portrait, speaking as MP4 or live over WebRTC.',
+  description:
+    'Self-hostable realtime avatar API: characters from one portrait, speaking as MP4 or live over WebRTC.',
 };
 
 function problemResponse(c: Context, problem: Problem): Response {
@@ -32,8 +33,15 @@ export function createApp(services: () => Services) {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        const errors = result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
-        throw new Problem('validation-error', `Invalid request: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
+        const errors = result.error.issues.map((i) => ({
+          path: i.path.join('.') || '(body)',
+          message: i.message,
+        }));
+        throw new Problem(
+          'validation-error',
+          `Invalid request: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+          { errors },
+        );
       }
     },
   });
@@ -42,7 +50,8 @@ export function createApp(services: () => Services) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
-    description: 'An API key: printed at first start, set with LIKENESS_API_KEY, or created with POST /v1/keys.',
+    description:
+      'An API key: printed at first start, set with LIKENESS_API_KEY, or created with POST /v1/keys.',
   });
 
   app.use('*', async (c, next) => {
@@ -72,15 +81,21 @@ export function createApp(services: () => Services) {
   const spec = () => app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO });
   registerDiscoveryRoutes(app, { services, spec: spec as never, startedAt });
 
-  app.notFound((c) => problemResponse(c, new Problem('not-found', `No route for ${c.req.method} ${c.req.path}.`)));
+  app.notFound((c) =>
+    problemResponse(c, new Problem('not-found', `No route for ${c.req.method} ${c.req.path}.`)),
+  );
   app.onError((err, c) => {
     if (err instanceof Problem) return problemResponse(c, err);
     if (err instanceof HTTPException) {
-      const slug = err.status === 413 ? 'payload-too-large' : err.status === 401 ? 'unauthorized' : 'validation-error';
+      const slug =
+        err.status === 413 ? 'payload-too-large' : err.status === 401 ? 'unauthorized' : 'validation-error';
       return problemResponse(c, new Problem(slug, err.message || 'The request could not be read.'));
     }
     services().logger.error({ err, path: c.req.path }, 'unhandled error');
-    return problemResponse(c, new Problem('internal-error', `Unexpected error (request ${c.get('requestId')}). It has been logged.`));
+    return problemResponse(
+      c,
+      new Problem('internal-error', `Unexpected error (request ${c.get('requestId')}). It has been logged.`),
+    );
   });
 
   return { app, spec };

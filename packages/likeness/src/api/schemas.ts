@@ -5,7 +5,9 @@ import { PROBLEM_TYPES } from './problem.ts';
 
 export const ProblemSchema = z
   .object({
-    type: z.string().openapi({ example: '/problems/no-face', description: 'Stable URI naming the kind of error.' }),
+    type: z
+      .string()
+      .openapi({ example: '/problems/no-face', description: 'Stable URI naming the kind of error.' }),
     title: z.string(),
     status: z.number().int(),
     detail: z.string().openapi({ description: 'What went wrong and what to do about it.' }),
@@ -13,7 +15,9 @@ export const ProblemSchema = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .catchall(z.unknown())
-  .openapi('Problem', { description: `RFC 9457 problem details. Types: ${Object.keys(PROBLEM_TYPES).join(', ')}.` });
+  .openapi('Problem', {
+    description: `RFC 9457 problem details. Types: ${Object.keys(PROBLEM_TYPES).join(', ')}.`,
+  });
 
 export const problemResponse = (description: string) => ({
   content: { 'application/problem+json': { schema: ProblemSchema } },
@@ -21,14 +25,28 @@ export const problemResponse = (description: string) => ({
 });
 
 export const IdParam = (name: string, example: string) =>
-  z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' }, example, description: `${name} id` }) });
+  z.object({
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .openapi({ param: { name: 'id', in: 'path' }, example, description: `${name} id` }),
+  });
 
 export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: 'Items per page (1-100).' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ description: 'Items per page (1-100).' }),
   cursor: z.string().max(64).optional().openapi({ description: 'next_cursor from the previous page.' }),
 });
 
-export const BoxSchema = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }).openapi('Box');
+export const BoxSchema = z
+  .object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() })
+  .openapi('Box');
 
 export const VoiceSchema = z
   .object({ provider: z.enum(['flite', 'openai']), id: z.string().min(1).max(64) })
@@ -44,8 +62,14 @@ export const PersonaSchema = z
 
 export const IdentitySchema = z
   .object({
-    id: z.string().openapi({ description: 'Content address: hash of the uploaded bytes and the pipeline version.' }),
-    cached: z.boolean().openapi({ description: 'True when this request reused an identity built earlier (no detection ran).' }),
+    id: z
+      .string()
+      .openapi({ description: 'Content address: hash of the uploaded bytes and the pipeline version.' }),
+    cached: z
+      .boolean()
+      .openapi({
+        description: 'True when this request reused an identity built earlier (no detection ran).',
+      }),
     landmark_count: z.number().int(),
     face_box: BoxSchema.openapi({ description: 'Face box in the normalised portrait, pixels.' }),
   })
@@ -54,7 +78,10 @@ export const IdentitySchema = z
 export const CharacterSchema = z
   .object({
     id: z.string().openapi({ example: 'chr_01hz8x4m2k3n5p6q7r8s9t0v1w' }),
-    slug: z.string().nullable().openapi({ description: 'Stable name of a default-cast character, null for yours.' }),
+    slug: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Stable name of a default-cast character, null for yours.' }),
     name: z.string(),
     voice: VoiceSchema,
     persona: PersonaSchema,
@@ -70,14 +97,21 @@ export const CharacterListSchema = z
   .object({ data: z.array(CharacterSchema), next_cursor: z.string().nullable() })
   .openapi('CharacterList');
 
-const binary = (description: string) => z.any().optional().openapi({ type: 'string', format: 'binary', description });
+const binary = (description: string) =>
+  z.any().optional().openapi({ type: 'string', format: 'binary', description });
 
 export const CreateCharacterForm = z
   .object({
     name: z.string().trim().min(1).max(80),
     portrait: binary('Portrait image: PNG, JPEG or WebP. Exactly one of portrait or video.'),
-    video: binary('Reference clip: MP4 or WebM, up to the video length limit. Exactly one of portrait or video.'),
-    voice: z.string().max(80).optional().openapi({ description: '"slt", "flite:rms" or "openai:alloy". Default flite:slt.' }),
+    video: binary(
+      'Reference clip: MP4 or WebM, up to the video length limit. Exactly one of portrait or video.',
+    ),
+    voice: z
+      .string()
+      .max(80)
+      .optional()
+      .openapi({ description: '"slt", "flite:rms" or "openai:alloy". Default flite:slt.' }),
     persona: z.string().max(8000).optional().openapi({ description: 'Persona prompt.' }),
     greeting: z.string().max(500).optional(),
     mood: z.enum(['neutral', 'happy']).optional(),
@@ -109,27 +143,54 @@ export const SessionSchema = z
     activated_at: Timestamp.nullable(),
     finished_at: Timestamp.nullable(),
     last_activity_at: Timestamp,
-    expires_at: Timestamp.nullable().openapi({ description: 'When the session will expire if nothing happens; null once over.' }),
+    expires_at: Timestamp.nullable().openapi({
+      description: 'When the session will expire if nothing happens; null once over.',
+    }),
     transitions: z.array(z.object({ status: z.string(), at: Timestamp, reason: z.string().optional() })),
   })
   .openapi('Session');
 
-export const SessionListSchema = z.object({ data: z.array(SessionSchema), next_cursor: z.string().nullable() }).openapi('SessionList');
+export const SessionListSchema = z
+  .object({ data: z.array(SessionSchema), next_cursor: z.string().nullable() })
+  .openapi('SessionList');
 
 export const CreateSessionBody = z
   .object({
     character_id: z.string().min(1).max(64),
-    user_id: z.string().min(1).max(128).openapi({ description: 'Your id for the end user; usage can be grouped by it.' }),
+    user_id: z
+      .string()
+      .min(1)
+      .max(128)
+      .openapi({ description: 'Your id for the end user; usage can be grouped by it.' }),
     mode: z.enum(['realtime', 'on_demand']),
-    max_duration_s: z.number().int().min(1).optional().openapi({ description: 'Hard cap on the session length, seconds.' }),
-    idle_timeout_s: z.number().int().min(1).max(86_400).optional().openapi({ description: 'Expire after this long without activity.' }),
+    max_duration_s: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .openapi({ description: 'Hard cap on the session length, seconds.' }),
+    idle_timeout_s: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .optional()
+      .openapi({ description: 'Expire after this long without activity.' }),
   })
   .strict()
   .openapi('CreateSession');
 
 export const UsageQuery = z.object({
-  from: z.string().datetime({ offset: true }).optional().openapi({ description: 'Inclusive start (ISO 8601). Default: start of this month, UTC.' }),
-  to: z.string().datetime({ offset: true }).optional().openapi({ description: 'Exclusive end (ISO 8601). Default: now.' }),
+  from: z
+    .string()
+    .datetime({ offset: true })
+    .optional()
+    .openapi({ description: 'Inclusive start (ISO 8601). Default: start of this month, UTC.' }),
+  to: z
+    .string()
+    .datetime({ offset: true })
+    .optional()
+    .openapi({ description: 'Exclusive end (ISO 8601). Default: now.' }),
   group_by: z.enum(['session', 'character', 'user']).default('session'),
 });
 
@@ -138,7 +199,14 @@ export const UsageSchema = z
     from: Timestamp,
     to: Timestamp,
     group_by: z.enum(['session', 'character', 'user']),
-    data: z.array(z.object({ key: z.string(), media_seconds: z.number(), media_minutes: z.number(), entries: z.number().int() })),
+    data: z.array(
+      z.object({
+        key: z.string(),
+        media_seconds: z.number(),
+        media_minutes: z.number(),
+        entries: z.number().int(),
+      }),
+    ),
     total: z.object({ media_seconds: z.number(), media_minutes: z.number() }),
   })
   .openapi('Usage');
@@ -163,9 +231,14 @@ export const CreateKeyBody = z
   .strict()
   .openapi('CreateKey');
 
-export const TenantSchema = z.object({ id: z.string(), name: z.string(), created_at: Timestamp }).openapi('Tenant');
+export const TenantSchema = z
+  .object({ id: z.string(), name: z.string(), created_at: Timestamp })
+  .openapi('Tenant');
 
-export const CreateTenantBody = z.object({ name: z.string().trim().min(1).max(80) }).strict().openapi('CreateTenant');
+export const CreateTenantBody = z
+  .object({ name: z.string().trim().min(1).max(80) })
+  .strict()
+  .openapi('CreateTenant');
 
 export const VoiceInfoSchema = z
   .object({
@@ -177,3 +250,53 @@ export const VoiceInfoSchema = z
     sample_rate: z.number().int(),
   })
   .openapi('VoiceInfo');
+
+const Point2 = z.tuple([z.number(), z.number()]);
+const Point3 = z.tuple([z.number(), z.number(), z.number()]);
+const RgbSchema = z.tuple([z.number().int(), z.number().int(), z.number().int()]);
+
+export const IdentityDetailSchema = z
+  .object({
+    id: z.string(),
+    pipeline_version: z.string(),
+    size: z.number().int().openapi({ description: 'Side of the square normalised portrait, pixels.' }),
+    source: z.object({
+      kind: z.enum(['image', 'video']),
+      width: z.number().int(),
+      height: z.number().int(),
+      format: z.string(),
+      frame_time_s: z
+        .number()
+        .optional()
+        .openapi({ description: 'For a video: time of the frame chosen as the portrait.' }),
+    }),
+    landmarks: z
+      .array(Point3)
+      .openapi({
+        description: '478 points (468 face mesh + 10 iris) in portrait pixels; z is relative depth.',
+      }),
+    face_box: BoxSchema,
+    pose: z.object({ yaw_deg: z.number(), pitch_deg: z.number(), roll_deg: z.number() }),
+    mesh: z.object({
+      vertices: z.array(Point2),
+      triangles: z.array(Point3),
+      face_vertex_count: z.number().int(),
+      ring_vertex_count: z.number().int(),
+      border_vertex_count: z.number().int(),
+    }),
+    regions: z.record(
+      z.string(),
+      z.union([z.array(z.number().int()), z.record(z.string(), z.number().int())]),
+    ),
+    palette: z.object({ skin: RgbSchema, lip: RgbSchema, background: RgbSchema, mouth_cavity: RgbSchema }),
+    idle: z.object({
+      source: z.enum(['default', 'video']),
+      blink_rate_per_min: z.number(),
+      blink_duration_ms: z.number(),
+      head_sway_deg: z.object({ yaw: z.number(), pitch: z.number(), roll: z.number() }),
+      sway_period_s: z.number(),
+      breath_rate_per_min: z.number(),
+      saccade_interval_s: z.number(),
+    }),
+  })
+  .openapi('IdentityDetail');

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { Problem } from '../api/problem.ts';
 import { newId } from '../ids.ts';
 import { DEFAULT_PERSONA, type Persona } from '../persona/persona.ts';
-import type { IdentitySummary, RegistrationInput, Registrar } from '../registration/registrar.ts';
+import type { IdentitySummary, Registrar, RegistrationInput } from '../registration/registrar.ts';
 import { DEFAULT_VOICE, type VoiceRef } from '../speech/voice-catalog.ts';
 import type { Database } from '../store/schema.ts';
 import { DEFAULT_CAST } from './cast.ts';
@@ -21,7 +21,7 @@ export interface Character {
 }
 
 function characterQuery(db: Kysely<Database>) {
-return db
+  return db
     .selectFrom('characters')
     .innerJoin('identities', 'identities.id', 'characters.identity_id')
     .select([
@@ -65,7 +65,12 @@ export class CharacterService {
   /** Registers the portrait (or clip) first: a bad upload fails before any row is written. */
   async create(
     tenantId: string,
-    input: { name: string; upload: RegistrationInput; voice?: VoiceRef | undefined; persona?: Partial<Persona> | undefined },
+    input: {
+      name: string;
+      upload: RegistrationInput;
+      voice?: VoiceRef | undefined;
+      persona?: Partial<Persona> | undefined;
+    },
   ): Promise<Character> {
     const identity = await this.registrar.register(tenantId, input.upload);
     const character = await this.insert(tenantId, {
@@ -81,7 +86,14 @@ export class CharacterService {
 
   private async insert(
     tenantId: string,
-    c: { name: string; identityId: string; voice: VoiceRef; persona: Persona; slug: string | null; isCast: boolean },
+    c: {
+      name: string;
+      identityId: string;
+      voice: VoiceRef;
+      persona: Persona;
+      slug: string | null;
+      isCast: boolean;
+    },
   ): Promise<Character> {
     const now = new Date();
     const id = newId('chr');
@@ -104,20 +116,34 @@ export class CharacterService {
   }
 
   async get(tenantId: string, id: string): Promise<Character> {
-    const row = await characterQuery(this.db).where('characters.tenant_id', '=', tenantId).where('characters.id', '=', id).executeTakeFirst();
+    const row = await characterQuery(this.db)
+      .where('characters.tenant_id', '=', tenantId)
+      .where('characters.id', '=', id)
+      .executeTakeFirst();
     if (!row) throw new Problem('not-found', `No character with id ${id}.`);
     return this.toCharacter(row);
   }
 
   async list(tenantId: string, opts: { limit: number; cursor?: string | undefined }) {
-    let q = characterQuery(this.db).where('characters.tenant_id', '=', tenantId).orderBy('characters.id').limit(opts.limit + 1);
+    let q = characterQuery(this.db)
+      .where('characters.tenant_id', '=', tenantId)
+      .orderBy('characters.id')
+      .limit(opts.limit + 1);
     if (opts.cursor) q = q.where('characters.id', '>', opts.cursor);
     const rows = await q.execute();
     const page = rows.slice(0, opts.limit).map((r) => this.toCharacter(r));
     return { data: page, next_cursor: rows.length > opts.limit ? page[page.length - 1]!.id : null };
   }
 
-  async update(tenantId: string, id: string, patch: { name?: string | undefined; voice?: VoiceRef | undefined; persona?: Partial<Persona> | undefined }) {
+  async update(
+    tenantId: string,
+    id: string,
+    patch: {
+      name?: string | undefined;
+      voice?: VoiceRef | undefined;
+      persona?: Partial<Persona> | undefined;
+    },
+  ) {
     const current = await this.get(tenantId, id);
     await this.db
       .updateTable('characters')
@@ -134,8 +160,14 @@ export class CharacterService {
   }
 
   async delete(tenantId: string, id: string): Promise<void> {
-    const result = await this.db.deleteFrom('characters').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw new Problem('not-found', `No character with id ${id}.`);
+    // RETURNING, not numDeletedRows: the PGlite dialect reports no affected-row counts.
+    const deleted = await this.db
+      .deleteFrom('characters')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .returning('id')
+      .execute();
+    if (deleted.length === 0) throw new Problem('not-found', `No character with id ${id}.`);
   }
 
   async portraitPng(tenantId: string, id: string): Promise<Buffer> {
@@ -146,14 +178,23 @@ export class CharacterService {
   /** Gives a tenant any default-cast member it lacks. Cast identities are computed once and shared. */
   async seedCast(tenantId: string): Promise<void> {
     const present = new Set(
-      (await this.db.selectFrom('characters').select('slug').where('tenant_id', '=', tenantId).where('is_cast', '=', true).execute()).map(
-        (r) => r.slug,
-      ),
+      (
+        await this.db
+          .selectFrom('characters')
+          .select('slug')
+          .where('tenant_id', '=', tenantId)
+          .where('is_cast', '=', true)
+          .execute()
+      ).map((r) => r.slug),
     );
     for (const member of DEFAULT_CAST) {
       if (present.has(member.slug)) continue;
       const bytes = await fs.readFile(member.portraitFile);
-      const identity = await this.registrar.registerShared(tenantId, { kind: 'image', bytes });
+      const identity = await this.registrar.registerShared(
+        tenantId,
+        { kind: 'image', bytes },
+        { trusted: true },
+      );
       await this.insert(tenantId, {
         name: member.name,
         identityId: identity.id,

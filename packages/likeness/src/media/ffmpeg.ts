@@ -4,12 +4,18 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 /** Path to the static ffmpeg shipped inside the @ffmpeg-installer npm package (no system install needed). */
-export const FFMPEG_PATH: string = process.env.LIKENESS_FFMPEG ?? (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+export const FFMPEG_PATH: string =
+  process.env.LIKENESS_FFMPEG ?? (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
 
 /** Runs ffmpeg to completion and returns its stderr (where it writes stream information). */
-export function runFfmpeg(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number | null; stderr: string }> {
+export function runFfmpeg(
+  args: string[],
+  opts: { timeoutMs?: number } = {},
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(FFMPEG_PATH, ['-hide_banner', '-nostdin', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(FFMPEG_PATH, ['-hide_banner', '-nostdin', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       if (stderr.length < 64_000) stderr += d.toString();

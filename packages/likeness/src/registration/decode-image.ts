@@ -28,7 +28,8 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | { other: stri
   if (bytes[0] === 0x89 && ascii(bytes, 1, 4) === 'PNG') return 'png';
   if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
   if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 12) === 'WEBP') return 'webp';
-  for (const [name, test] of OTHER_IMAGE_SIGNATURES) if (bytes.length >= 4 && test(bytes)) return { other: name };
+  for (const [name, test] of OTHER_IMAGE_SIGNATURES)
+    if (bytes.length >= 4 && test(bytes)) return { other: name };
   return null;
 }
 
@@ -36,10 +37,16 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | { other: stri
  * Checks and decodes an uploaded image: format by its bytes (not its name or declared type), pixel count
  * from the header before decoding, EXIF orientation applied, transparency flattened onto white.
  */
-export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number }): Promise<RgbImage & { format: ImageFormat }> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  opts: { maxPixels: number },
+): Promise<RgbImage & { format: ImageFormat }> {
   const format = sniffImageFormat(bytes);
   if (format === null) {
-    throw new Problem('not-an-image', 'The uploaded file is not an image. Send a PNG, JPEG or WebP portrait.');
+    throw new Problem(
+      'not-an-image',
+      'The uploaded file is not an image. Send a PNG, JPEG or WebP portrait.',
+    );
   }
   if (typeof format === 'object') {
     throw new Problem(
@@ -52,7 +59,10 @@ export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number }
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
-    throw new Problem('corrupt-image', `The ${format.toUpperCase()} file cannot be read: its header is damaged.`);
+    throw new Problem(
+      'corrupt-image',
+      `The ${format.toUpperCase()} file cannot be read: its header is damaged.`,
+    );
   }
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.height ?? 0;
@@ -71,8 +81,16 @@ export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number }
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`unexpected channel count ${info.channels}`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, format };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+      format,
+    };
   } catch {
-    throw new Problem('corrupt-image', `The ${format.toUpperCase()} file is truncated or corrupt and cannot be decoded.`);
+    throw new Problem(
+      'corrupt-image',
+      `The ${format.toUpperCase()} file is truncated or corrupt and cannot be decoded.`,
+    );
   }
 }

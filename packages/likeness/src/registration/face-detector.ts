@@ -34,7 +34,9 @@ interface HumanInstance {
 const require = createRequire(import.meta.url);
 
 function packageDir(name: string): string {
-  const dir = (require.resolve.paths(name) ?? []).map((p) => path.join(p, name)).find((p) => fs.existsSync(p));
+  const dir = (require.resolve.paths(name) ?? [])
+    .map((p) => path.join(p, name))
+    .find((p) => fs.existsSync(p));
   if (!dir) throw new Error(`package ${name} is not installed`);
   return dir;
 }
@@ -176,7 +178,9 @@ function fileModelRouter(url: string | string[]) {
       const json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
       const dir = path.dirname(file);
       const groups = json.weightsManifest as { paths: string[]; weights: unknown[] }[];
-      const shards = await Promise.all(groups.flatMap((g) => g.paths).map((p) => fs.promises.readFile(path.join(dir, p))));
+      const shards = await Promise.all(
+        groups.flatMap((g) => g.paths).map((p) => fs.promises.readFile(path.join(dir, p))),
+      );
       const weights = Buffer.concat(shards);
       return {
         modelTopology: json.modelTopology,

@@ -7,8 +7,8 @@ export const MESH_POINTS = 468;
 export const LANDMARK_COUNT = 478;
 
 export const FACE_OVAL = [
-  10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150,
-  136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+  10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149,
+  150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
 ];
 
 export const LIPS_UPPER_OUTER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291];
@@ -22,7 +22,9 @@ export const MOUTH_INNER = [...LIPS_UPPER_INNER, ...LIPS_LOWER_INNER.slice(1, -1
 
 // MediaPipe's "right eye" is the subject's right, which is on the image left.
 export const IMAGE_LEFT_EYE = [33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7];
-export const IMAGE_RIGHT_EYE = [263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249];
+export const IMAGE_RIGHT_EYE = [
+  263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249,
+];
 /** Upper and lower lid mid points and the corners, for eye openness. */
 export const IMAGE_LEFT_EYE_LIDS = { upper: 159, lower: 145, outer: 33, inner: 133 };
 export const IMAGE_RIGHT_EYE_LIDS = { upper: 386, lower: 374, outer: 263, inner: 362 };

@@ -61,7 +61,9 @@ export function buildWarpMesh(landmarks: [number, number, number][], size: numbe
     const c = delaunay.triangles[t + 2]!;
     const mx = (vertices[a]![0] + vertices[b]![0] + vertices[c]![0]) / 3;
     const my = (vertices[a]![1] + vertices[b]![1] + vertices[c]![1]) / 3;
-    const inHole = holes.some((h) => h.ids.has(a) && h.ids.has(b) && h.ids.has(c) && inPolygon(mx, my, h.poly));
+    const inHole = holes.some(
+      (h) => h.ids.has(a) && h.ids.has(b) && h.ids.has(c) && inPolygon(mx, my, h.poly),
+    );
     if (!inHole) triangles.push([a, b, c]);
   }
   return {

@@ -72,8 +72,8 @@ export function warpSimilarity(src: RgbImage, t: Similarity, size: number): RgbI
       const dx = u + 0.5 - t.tx;
       let x = cos * dx - sin * dy - 0.5;
       let y = sin * dx + cos * dy - 0.5;
-      x = x < 0 ? 0 : x > maxX ? maxX : x;
-      y = y < 0 ? 0 : y > maxY ? maxY : y;
+      x = Math.min(Math.max(x, 0), maxX);
+      y = Math.min(Math.max(y, 0), maxY);
       const x0 = Math.floor(x);
       const y0 = Math.floor(y);
       const x1 = x0 < maxX ? x0 + 1 : x0;

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { Problem } from '../api/problem.ts';
 import { FFMPEG_PATH, probeMedia } from '../media/ffmpeg.ts';
 import type { RgbImage } from './decode-image.ts';
-import type { DetectedFace, FaceDetector } from './face-detector.ts';
 import { type FaceRules, requireSingleUsableFace } from './face-checks.ts';
+import type { DetectedFace, FaceDetector } from './face-detector.ts';
 import {
   IMAGE_LEFT_EYE_LIDS,
   IMAGE_RIGHT_EYE_LIDS,
@@ -46,7 +46,10 @@ function eyeOpenness(face: DetectedFace): number {
 
 function mouthOpenness(face: DetectedFace): number {
   const lm = face.landmarks;
-  return dist(lm[UPPER_LIP_CENTER]!, lm[LOWER_LIP_CENTER]!) / Math.max(1e-6, dist(lm[MOUTH_LEFT_CORNER]!, lm[MOUTH_RIGHT_CORNER]!));
+  return (
+    dist(lm[UPPER_LIP_CENTER]!, lm[LOWER_LIP_CENTER]!) /
+    Math.max(1e-6, dist(lm[MOUTH_LEFT_CORNER]!, lm[MOUTH_RIGHT_CORNER]!))
+  );
 }
 
 const std = (v: number[]) => {
@@ -80,7 +83,10 @@ export async function analyseReferenceVideo(args: {
 }): Promise<ReferenceVideoResult> {
   const probe = await probeMedia(args.file);
   if (!probe?.video) {
-    throw new Problem('corrupt-video', 'The video cannot be decoded or has no video stream. Send an MP4 (H.264) or WebM clip.');
+    throw new Problem(
+      'corrupt-video',
+      'The video cannot be decoded or has no video stream. Send an MP4 (H.264) or WebM clip.',
+    );
   }
   if (probe.durationS > args.maxSeconds + 0.05) {
     throw new Problem(
@@ -116,14 +122,18 @@ export async function analyseReferenceVideo(args: {
     }
     const sample = { timeS, face, eyeOpenness: eyeOpenness(face), mouthOpenness: mouthOpenness(face) };
     samples.push(sample);
-    const turn = Math.abs(face.pose.yawDeg) + Math.abs(face.pose.pitchDeg) + 0.5 * Math.abs(face.pose.rollDeg);
+    const turn =
+      Math.abs(face.pose.yawDeg) + Math.abs(face.pose.pitchDeg) + 0.5 * Math.abs(face.pose.rollDeg);
     const score = turn + 40 * sample.mouthOpenness - 20 * sample.eyeOpenness;
     if (!best || score < best.score) best = { score, sample, frame };
   }
   if (frames === 0) throw new Problem('corrupt-video', 'No frame of the video could be decoded.');
   if (!best) {
     if (multiFaceFrames > frames / 2) {
-      throw new Problem('multiple-faces', 'Most frames of the video show more than one face. Send a clip of one person.');
+      throw new Problem(
+        'multiple-faces',
+        'Most frames of the video show more than one face. Send a clip of one person.',
+      );
     }
     throw lastProblem ?? new Problem('no-face', 'No usable face was found in any frame of the video.');
   }
@@ -163,10 +173,30 @@ function measureIdle(samples: FrameSample[], durationS: number, fps: number, id:
 }
 
 /** Decoded RGB frames from ffmpeg's stdout, one at a time (backpressure keeps memory to a frame or two). */
-async function* readFrames(file: string, fps: number, width: number, height: number): AsyncGenerator<RgbImage> {
+async function* readFrames(
+  file: string,
+  fps: number,
+  width: number,
+  height: number,
+): AsyncGenerator<RgbImage> {
   const child = spawn(
     FFMPEG_PATH,
-    ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-an', '-vf', `fps=${fps.toFixed(4)},scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-i',
+      file,
+      '-an',
+      '-vf',
+      `fps=${fps.toFixed(4)},scale=${width}:${height}`,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const frameBytes = width * height * 3;

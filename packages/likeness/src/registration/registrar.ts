@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import sharp from 'sharp';
 import type { Kysely } from 'kysely';
+import sharp from 'sharp';
 import { Problem } from '../api/problem.ts';
 import type { Limits } from '../config.ts';
 import type { FileStore } from '../store/files.ts';
 import type { Database } from '../store/schema.ts';
 import { decodeImage, type RgbImage } from './decode-image.ts';
+import { type FaceRules, requireSingleUsableFace } from './face-checks.ts';
 import type { DetectedFace, FaceDetector } from './face-detector.ts';
-import { requireSingleUsableFace } from './face-checks.ts';
 import { buildIdentity, type Identity, type IdleMotionProfile, identityId } from './identity.ts';
 import { framingTransform, transformFace, warpSimilarity } from './normalize.ts';
 import { analyseReferenceVideo, sniffVideoFormat } from './reference-video.ts';
@@ -42,7 +42,12 @@ export class Registrar {
     return `identities/${id}/portrait.png`;
   }
 
-  async register(tenantId: string, input: RegistrationInput): Promise<IdentitySummary> {
+  /** `trusted` skips the face-quality rules (size, head turn): for curated content whatever the limits are set to. */
+  async register(
+    tenantId: string,
+    input: RegistrationInput,
+    opts: { trusted?: boolean } = {},
+  ): Promise<IdentitySummary> {
     const id = identityId(input.bytes);
     const hit = await this.deps.db
       .selectFrom('identity_owners')
@@ -54,24 +59,41 @@ export class Registrar {
     if (hit && (await this.deps.files.exists(`identities/${id}/identity.json`))) {
       return { id, cached: true, landmark_count: hit.landmark_count, face_box: hit.face_box };
     }
-    const result = input.kind === 'image' ? await this.fromImage(id, input.bytes) : await this.fromVideo(id, input.bytes);
+    const rules = opts.trusted ? { minFacePixels: 1, maxHeadTurnDegrees: 90 } : this.deps.limits;
+    const result =
+      input.kind === 'image'
+        ? await this.fromImage(id, input.bytes, rules)
+        : await this.fromVideo(id, input.bytes, rules);
     await this.save(result, await encodePng(result.portrait));
     await this.own(tenantId, id);
-    return { id, cached: false, landmark_count: result.identity.landmarks.length, face_box: result.identity.faceBox };
+    return {
+      id,
+      cached: false,
+      landmark_count: result.identity.landmarks.length,
+      face_box: result.identity.faceBox,
+    };
   }
 
   /**
    * For content every tenant sees anyway (the default cast): reuse the identity if any tenant built it.
    * Never use this for uploads, or the cache would tell tenants about each other.
    */
-  async registerShared(tenantId: string, input: RegistrationInput): Promise<IdentitySummary> {
+  async registerShared(
+    tenantId: string,
+    input: RegistrationInput,
+    opts: { trusted?: boolean } = {},
+  ): Promise<IdentitySummary> {
     const id = identityId(input.bytes);
-    const row = await this.deps.db.selectFrom('identities').select(['landmark_count', 'face_box']).where('id', '=', id).executeTakeFirst();
+    const row = await this.deps.db
+      .selectFrom('identities')
+      .select(['landmark_count', 'face_box'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (row && (await this.deps.files.exists(`identities/${id}/identity.json`))) {
       await this.own(tenantId, id);
       return { id, cached: true, landmark_count: row.landmark_count, face_box: row.face_box };
     }
-    return this.register(tenantId, input);
+    return this.register(tenantId, input, opts);
   }
 
   /** Records that a tenant may use an identity that already exists (the default cast). */
@@ -86,28 +108,49 @@ export class Registrar {
   async load(id: string): Promise<Identity> {
     const cached = this.memo.get(id);
     if (cached) return cached;
-    const identity = JSON.parse((await this.deps.files.read(`identities/${id}/identity.json`)).toString()) as Identity;
+    const identity = JSON.parse(
+      (await this.deps.files.read(`identities/${id}/identity.json`)).toString(),
+    ) as Identity;
     this.memo.set(id, identity);
     return identity;
   }
 
-  private normalise(id: string, image: RgbImage, face: DetectedFace, source: Identity['source'], idle?: IdleMotionProfile) {
+  private normalise(
+    id: string,
+    image: RgbImage,
+    face: DetectedFace,
+    source: Identity['source'],
+    idle?: IdleMotionProfile,
+  ) {
     const size = this.deps.limits.portraitSize;
     const t = framingTransform(face, size);
     const portrait = warpSimilarity(image, t, size);
-    const identity = buildIdentity({ id, portrait, face: transformFace(face, t), source, ...(idle ? { idle } : {}) });
+    const identity = buildIdentity({
+      id,
+      portrait,
+      face: transformFace(face, t),
+      source,
+      ...(idle ? { idle } : {}),
+    });
     return { identity, portrait };
   }
 
-  private async fromImage(id: string, bytes: Uint8Array) {
-    if (bytes.length > this.deps.limits.maxImageBytes) throw tooLarge('image', bytes.length, this.deps.limits.maxImageBytes);
+  private async fromImage(id: string, bytes: Uint8Array, rules: FaceRules) {
+    if (bytes.length > this.deps.limits.maxImageBytes)
+      throw tooLarge('image', bytes.length, this.deps.limits.maxImageBytes);
     const image = await decodeImage(bytes, { maxPixels: this.deps.limits.maxImagePixels });
-    const face = requireSingleUsableFace(await this.deps.detector.detect(image), this.deps.limits);
-    return this.normalise(id, image, face, { kind: 'image', width: image.width, height: image.height, format: image.format });
+    const face = requireSingleUsableFace(await this.deps.detector.detect(image), rules);
+    return this.normalise(id, image, face, {
+      kind: 'image',
+      width: image.width,
+      height: image.height,
+      format: image.format,
+    });
   }
 
-  private async fromVideo(id: string, bytes: Uint8Array) {
-    if (bytes.length > this.deps.limits.maxVideoBytes) throw tooLarge('video', bytes.length, this.deps.limits.maxVideoBytes);
+  private async fromVideo(id: string, bytes: Uint8Array, rules: FaceRules) {
+    if (bytes.length > this.deps.limits.maxVideoBytes)
+      throw tooLarge('video', bytes.length, this.deps.limits.maxVideoBytes);
     const format = sniffVideoFormat(bytes);
     if (!format) {
       throw new Problem('unsupported-video-format', 'The reference video must be an MP4 or WebM file.');
@@ -122,14 +165,20 @@ export class Registrar {
         format,
         identityId: id,
         detector: this.deps.detector,
-        rules: this.deps.limits,
+        rules,
         maxSeconds: this.deps.limits.maxVideoSeconds,
       });
       return this.normalise(
         id,
         clip.frame,
         clip.face,
-        { kind: 'video', width: clip.source.width, height: clip.source.height, format, frameTimeS: clip.frameTimeS },
+        {
+          kind: 'video',
+          width: clip.source.width,
+          height: clip.source.height,
+          format,
+          frameTimeS: clip.frameTimeS,
+        },
         clip.idle,
       );
     } finally {
@@ -159,13 +208,14 @@ export class Registrar {
 }
 
 function tooLarge(what: string, size: number, limit: number): Problem {
-  return new Problem(
-    'payload-too-large',
-    `The ${what} is ${size} bytes; the limit is ${limit} bytes.`,
-    { size_bytes: size, max_bytes: limit },
-  );
+  return new Problem('payload-too-large', `The ${what} is ${size} bytes; the limit is ${limit} bytes.`, {
+    size_bytes: size,
+    max_bytes: limit,
+  });
 }
 
 function encodePng(image: RgbImage): Promise<Buffer> {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

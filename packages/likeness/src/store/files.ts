@@ -11,7 +11,8 @@ export class FileStore {
 
   resolve(...parts: string[]): string {
     const full = path.resolve(this.root, ...parts);
-    if (!full.startsWith(path.resolve(this.root) + path.sep)) throw new Error(`path escapes the data dir: ${full}`);
+    if (!full.startsWith(path.resolve(this.root) + path.sep))
+      throw new Error(`path escapes the data dir: ${full}`);
     return full;
   }
 

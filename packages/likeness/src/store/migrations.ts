@@ -92,7 +92,10 @@ export const MIGRATIONS: { name: string; up: (db: Kysely<Database>) => Promise<v
 
 /** Prepared statements (both drivers use them) take one command each, so a script runs statement by statement. */
 async function runStatements(db: Kysely<Database>, script: string): Promise<void> {
-  for (const statement of script.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const statement of script
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     await sql.raw(statement).execute(db);
   }
 }
@@ -100,7 +103,9 @@ async function runStatements(db: Kysely<Database>, script: string): Promise<void
 export async function migrate(db: Kysely<Database>): Promise<string[]> {
   await sql`CREATE TABLE IF NOT EXISTS likeness_migrations (
     name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`.execute(db);
-  const done = new Set((await db.selectFrom('likeness_migrations').select('name').execute()).map((r) => r.name));
+  const done = new Set(
+    (await db.selectFrom('likeness_migrations').select('name').execute()).map((r) => r.name),
+  );
   const applied: string[] = [];
   for (const migration of MIGRATIONS) {
     if (done.has(migration.name)) continue;

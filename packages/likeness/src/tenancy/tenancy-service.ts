@@ -58,7 +58,12 @@ export class TenancyService {
         .onConflict((oc) => oc.column('hash').doNothing())
         .execute();
     }
-    const any = await this.db.selectFrom('api_keys').select('id').where('revoked_at', 'is', null).limit(1).executeTakeFirst();
+    const any = await this.db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('revoked_at', 'is', null)
+      .limit(1)
+      .executeTakeFirst();
     if (any) return {};
     const created = await this.createKey(DEFAULT_TENANT_ID, { name: 'bootstrap', role: 'admin' });
     return { createdKey: created.key };
@@ -91,7 +96,12 @@ export class TenancyService {
   }
 
   async listKeys(tenantId: string) {
-    const rows = await this.db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('id')
+      .execute();
     return rows.map(publicKey);
   }
 
@@ -102,12 +112,20 @@ export class TenancyService {
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new Problem('not-found', `No active key with id ${id}.`);
+      .returning('id')
+      .execute();
+    if (result.length === 0) throw new Problem('not-found', `No active key with id ${id}.`);
   }
 }
 
-function publicKey(row: { id: string; name: string; role: string; prefix: string; created_at: Date; revoked_at: Date | null }) {
+function publicKey(row: {
+  id: string;
+  name: string;
+  role: string;
+  prefix: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}) {
   return {
     id: row.id,
     name: row.name,

@@ -24,8 +24,14 @@ export class UsageLedger {
     private readonly sessions: SessionService,
   ) {}
 
-  async record(args: { tenantId: string; sessionId: string; mediaSeconds: number; kind: string }): Promise<void> {
-    if (!Number.isFinite(args.mediaSeconds) || args.mediaSeconds < 0) throw new Error(`invalid media seconds ${args.mediaSeconds}`);
+  async record(args: {
+    tenantId: string;
+    sessionId: string;
+    mediaSeconds: number;
+    kind: string;
+  }): Promise<void> {
+    if (!Number.isFinite(args.mediaSeconds) || args.mediaSeconds < 0)
+      throw new Error(`invalid media seconds ${args.mediaSeconds}`);
     const session = await this.sessions.touch(args.tenantId, args.sessionId);
     await this.db
       .insertInto('usage_entries')

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Character } from '../../characters/character-service.ts';
+import type { Identity } from '../../registration/identity.ts';
 import type { RegistrationInput } from '../../registration/registrar.ts';
 import type { Services } from '../../services.ts';
 import { parseVoice } from '../../speech/voice-catalog.ts';
@@ -10,6 +11,7 @@ import {
   CharacterListSchema,
   CharacterSchema,
   CreateCharacterForm,
+  IdentityDetailSchema,
   IdParam,
   PageQuery,
   problemResponse,
@@ -49,7 +51,12 @@ const listCharacters = createRoute({
   tags,
   security: SECURITY,
   request: { query: PageQuery },
-  responses: { 200: { content: { 'application/json': { schema: CharacterListSchema } }, description: 'A page of characters' } },
+  responses: {
+    200: {
+      content: { 'application/json': { schema: CharacterListSchema } },
+      description: 'A page of characters',
+    },
+  },
 });
 
 const getCharacter = createRoute({
@@ -78,7 +85,10 @@ const updateCharacter = createRoute({
     body: { content: { 'application/json': { schema: UpdateCharacterBody } }, required: true },
   },
   responses: {
-    200: { content: { 'application/json': { schema: CharacterSchema } }, description: 'The updated character' },
+    200: {
+      content: { 'application/json': { schema: CharacterSchema } },
+      description: 'The updated character',
+    },
     400: problemResponse('Invalid fields'),
     404: problemResponse('No such character'),
   },
@@ -104,10 +114,69 @@ const getPortrait = createRoute({
   security: SECURITY,
   request: { params: IdParam('Character', 'chr_01hz8x4m2k3n5p6q7r8s9t0v1w') },
   responses: {
-    200: { content: { 'image/png': { schema: z.any().openapi({ type: 'string', format: 'binary' }) } }, description: 'PNG' },
+    200: {
+      content: { 'image/png': { schema: z.any().openapi({ type: 'string', format: 'binary' }) } },
+      description: 'PNG',
+    },
     404: problemResponse('No such character'),
   },
 });
+
+const getIdentity = createRoute({
+  method: 'get',
+  path: '/v1/characters/{id}/identity',
+  operationId: 'getCharacterIdentity',
+  summary: 'The identity behind a character: landmarks, warp mesh, regions, palette, idle-motion profile',
+  tags,
+  security: SECURITY,
+  request: { params: IdParam('Character', 'chr_01hz8x4m2k3n5p6q7r8s9t0v1w') },
+  responses: {
+    200: { content: { 'application/json': { schema: IdentityDetailSchema } }, description: 'The identity' },
+    404: problemResponse('No such character'),
+  },
+});
+
+/** The stored identity in the API's snake_case. */
+function identityView(i: Identity) {
+  return {
+    id: i.id,
+    pipeline_version: i.pipelineVersion,
+    size: i.size,
+    source: {
+      kind: i.source.kind,
+      width: i.source.width,
+      height: i.source.height,
+      format: i.source.format,
+      ...(i.source.frameTimeS !== undefined ? { frame_time_s: i.source.frameTimeS } : {}),
+    },
+    landmarks: i.landmarks,
+    face_box: i.faceBox,
+    pose: { yaw_deg: i.pose.yawDeg, pitch_deg: i.pose.pitchDeg, roll_deg: i.pose.rollDeg },
+    mesh: {
+      vertices: i.mesh.vertices,
+      triangles: i.mesh.triangles,
+      face_vertex_count: i.mesh.faceVertexCount,
+      ring_vertex_count: i.mesh.ringVertexCount,
+      border_vertex_count: i.mesh.borderVertexCount,
+    },
+    regions: i.regions,
+    palette: {
+      skin: i.palette.skin,
+      lip: i.palette.lip,
+      background: i.palette.background,
+      mouth_cavity: i.palette.mouthCavity,
+    },
+    idle: {
+      source: i.idle.source,
+      blink_rate_per_min: i.idle.blinkRatePerMin,
+      blink_duration_ms: i.idle.blinkDurationMs,
+      head_sway_deg: i.idle.headSwayDeg,
+      sway_period_s: i.idle.swayPeriodS,
+      breath_rate_per_min: i.idle.breathRatePerMin,
+      saccade_interval_s: i.idle.saccadeIntervalS,
+    },
+  };
+}
 
 function uploadFrom(form: Record<string, unknown>): RegistrationInput {
   const portrait = form.portrait;
@@ -119,9 +188,13 @@ function uploadFrom(form: Record<string, unknown>): RegistrationInput {
   }
   const file = portrait ?? video;
   if (file === undefined) {
-    throw new Problem('validation-error', 'A portrait image (field "portrait") or a reference video (field "video") is required.', {
-      errors: [{ path: 'portrait', message: 'required' }],
-    });
+    throw new Problem(
+      'validation-error',
+      'A portrait image (field "portrait") or a reference video (field "video") is required.',
+      {
+        errors: [{ path: 'portrait', message: 'required' }],
+      },
+    );
   }
   if (!(file instanceof Blob)) {
     const field = portrait !== undefined ? 'portrait' : 'video';
@@ -138,7 +211,10 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
     if (c.req.method !== 'POST') return next();
     const type = c.req.header('content-type') ?? '';
     if (!type.startsWith('multipart/form-data')) {
-      throw new Problem('unsupported-media-type', 'Send the character as multipart/form-data with a "portrait" (or "video") file field.');
+      throw new Problem(
+        'unsupported-media-type',
+        'Send the character as multipart/form-data with a "portrait" (or "video") file field.',
+      );
     }
     const { limits } = services().config;
     const max = Math.max(limits.maxImageBytes, limits.maxVideoBytes) + 64 * 1024;
@@ -157,7 +233,9 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
     upload.bytes = new Uint8Array(await file.arrayBuffer());
     const voice = form.voice !== undefined ? parseVoice(form.voice) : undefined;
     if (voice && 'error' in voice) {
-      throw new Problem('validation-error', voice.error, { errors: [{ path: 'voice', message: voice.error }] });
+      throw new Problem('validation-error', voice.error, {
+        errors: [{ path: 'voice', message: voice.error }],
+      });
     }
     const character = await services().characters.create(c.get('auth').tenantId, {
       name: form.name,
@@ -185,7 +263,11 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
 
   app.openapi(updateCharacter, async (c) => {
     const body = c.req.valid('json');
-    const character = await services().characters.update(c.get('auth').tenantId, c.req.valid('param').id, body);
+    const character = await services().characters.update(
+      c.get('auth').tenantId,
+      c.req.valid('param').id,
+      body,
+    );
     return c.json(withUrl(character), 200);
   });
 
@@ -194,8 +276,17 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
     return c.body(null, 204);
   });
 
+  app.openapi(getIdentity, async (c) => {
+    const s = services();
+    const character = await s.characters.get(c.get('auth').tenantId, c.req.valid('param').id);
+    return c.json(identityView(await s.registrar.load(character.identity.id)), 200);
+  });
+
   app.openapi(getPortrait, (async (c: Context<AppEnv>) => {
     const png = await services().characters.portraitPng(c.get('auth').tenantId, c.req.param('id')!);
-    return c.body(new Uint8Array(png), 200, { 'Content-Type': 'image/png', 'Cache-Control': 'private, max-age=31536000, immutable' });
+    return c.body(new Uint8Array(png), 200, {
+      'Content-Type': 'image/png',
+      'Cache-Control': 'private, max-age=31536000, immutable',
+    });
   }) as never);
 }

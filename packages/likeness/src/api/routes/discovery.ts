@@ -48,11 +48,14 @@ export function renderLlmsTxt(doc: OpenApiDoc): string {
   ];
   for (const [p, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
-      lines.push(`- ${method.toUpperCase()} ${p}: ${op.summary ?? ''} (operationId: ${op.operationId ?? '-'})`);
+      lines.push(
+        `- ${method.toUpperCase()} ${p}: ${op.summary ?? ''} (operationId: ${op.operationId ?? '-'})`,
+      );
     }
   }
   lines.push('', '## Error types');
-  for (const [slug, t] of Object.entries(PROBLEM_TYPES)) lines.push(`- /problems/${slug} (${t.status}): ${t.title}`);
+  for (const [slug, t] of Object.entries(PROBLEM_TYPES))
+    lines.push(`- /problems/${slug} (${t.status}): ${t.title}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -64,7 +67,10 @@ const DOCS_HTML = `<!doctype html>
 <script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui', deepLinking: true, persistAuthorization: true });</script>
 </body></html>`;
 
-export function registerDiscoveryRoutes(app: Api, deps: { services: () => Services; spec: () => OpenApiDoc; startedAt: number }) {
+export function registerDiscoveryRoutes(
+  app: Api,
+  deps: { services: () => Services; spec: () => OpenApiDoc; startedAt: number },
+) {
   app.get('/openapi.json', (c) => c.json(deps.spec()));
   app.get('/docs', (c) => c.html(DOCS_HTML));
   app.get('/docs/:asset', async (c) => {
@@ -72,7 +78,10 @@ export function registerDiscoveryRoutes(app: Api, deps: { services: () => Servic
     const type = SWAGGER_ASSETS[asset];
     if (!type) return c.notFound();
     const body = await fs.readFile(path.join(swaggerDir, asset));
-    return c.body(new Uint8Array(body), 200, { 'Content-Type': type, 'Cache-Control': 'public, max-age=86400' });
+    return c.body(new Uint8Array(body), 200, {
+      'Content-Type': type,
+      'Cache-Control': 'public, max-age=86400',
+    });
   });
   app.get('/llms.txt', (c) => c.text(renderLlmsTxt(deps.spec())));
   app.get('/healthz', async (c) => {
@@ -84,11 +93,18 @@ export function registerDiscoveryRoutes(app: Api, deps: { services: () => Servic
       database = 'unavailable';
     }
     return c.json(
-      { status: database === 'ok' ? 'ok' : 'degraded', database, backend: s.store.backend, uptime_s: Math.round((Date.now() - deps.startedAt) / 1000) },
+      {
+        status: database === 'ok' ? 'ok' : 'degraded',
+        database,
+        backend: s.store.backend,
+        uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+      },
       database === 'ok' ? 200 : 503,
     );
   });
-  app.get('/problems', (c) => c.json(Object.entries(PROBLEM_TYPES).map(([slug, t]) => ({ type: `/problems/${slug}`, ...t }))));
+  app.get('/problems', (c) =>
+    c.json(Object.entries(PROBLEM_TYPES).map(([slug, t]) => ({ type: `/problems/${slug}`, ...t }))),
+  );
   app.get('/problems/:slug', (c) => {
     const slug = c.req.param('slug') as ProblemSlug;
     const t = PROBLEM_TYPES[slug];

@@ -2,12 +2,22 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Services } from '../../services.ts';
 import { expiryDue, isLive } from '../../sessions/lifecycle.ts';
 import type { SessionRow } from '../../sessions/session-service.ts';
-import { CreateSessionBody, IdParam, PageQuery, problemResponse, SessionListSchema, SessionSchema } from '../schemas.ts';
+import {
+  CreateSessionBody,
+  IdParam,
+  PageQuery,
+  problemResponse,
+  SessionListSchema,
+  SessionSchema,
+} from '../schemas.ts';
 import { type Api, SECURITY } from '../types.ts';
 
 const tags = ['Sessions'];
 const sessionId = IdParam('Session', 'ses_01hz8x4m2k3n5p6q7r8s9t0v1w');
-const json = (description: string) => ({ content: { 'application/json': { schema: SessionSchema } }, description });
+const json = (description: string) => ({
+  content: { 'application/json': { schema: SessionSchema } },
+  description,
+});
 
 export function sessionView(s: SessionRow) {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -55,8 +65,15 @@ const listSessions = createRoute({
   summary: 'List sessions, oldest first',
   tags,
   security: SECURITY,
-  request: { query: PageQuery.extend({ status: z.enum(['created', 'active', 'ended', 'expired']).optional() }) },
-  responses: { 200: { content: { 'application/json': { schema: SessionListSchema } }, description: 'A page of sessions' } },
+  request: {
+    query: PageQuery.extend({ status: z.enum(['created', 'active', 'ended', 'expired']).optional() }),
+  },
+  responses: {
+    200: {
+      content: { 'application/json': { schema: SessionListSchema } },
+      description: 'A page of sessions',
+    },
+  },
 });
 
 const getSession = createRoute({
@@ -106,12 +123,21 @@ export function registerSessionRoutes(app: Api, services: () => Services) {
     return c.json({ data: page.data.map(sessionView), next_cursor: page.next_cursor }, 200);
   });
   app.openapi(getSession, async (c) => {
-    return c.json(sessionView(await services().sessions.get(c.get('auth').tenantId, c.req.valid('param').id)), 200);
+    return c.json(
+      sessionView(await services().sessions.get(c.get('auth').tenantId, c.req.valid('param').id)),
+      200,
+    );
   });
   app.openapi(endSession, async (c) => {
-    return c.json(sessionView(await services().sessions.end(c.get('auth').tenantId, c.req.valid('param').id)), 200);
+    return c.json(
+      sessionView(await services().sessions.end(c.get('auth').tenantId, c.req.valid('param').id)),
+      200,
+    );
   });
   app.openapi(keepalive, async (c) => {
-    return c.json(sessionView(await services().sessions.touch(c.get('auth').tenantId, c.req.valid('param').id)), 200);
+    return c.json(
+      sessionView(await services().sessions.touch(c.get('auth').tenantId, c.req.valid('param').id)),
+      200,
+    );
   });
 }

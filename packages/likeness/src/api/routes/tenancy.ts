@@ -1,7 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Services } from '../../services.ts';
 import { Problem } from '../problem.ts';
-import { ApiKeySchema, ApiKeyWithSecretSchema, CreateKeyBody, CreateTenantBody, IdParam, problemResponse, TenantSchema } from '../schemas.ts';
+import {
+  ApiKeySchema,
+  ApiKeyWithSecretSchema,
+  CreateKeyBody,
+  CreateTenantBody,
+  IdParam,
+  problemResponse,
+  TenantSchema,
+} from '../schemas.ts';
 import { type Api, SECURITY } from '../types.ts';
 
 const tags = ['Keys and tenants'];
@@ -27,7 +35,12 @@ const listKeys = createRoute({
   summary: 'List the API keys of your tenant (no secrets)',
   tags,
   security: SECURITY,
-  responses: { 200: { content: { 'application/json': { schema: z.object({ data: z.array(ApiKeySchema) }) } }, description: 'Keys' } },
+  responses: {
+    200: {
+      content: { 'application/json': { schema: z.object({ data: z.array(ApiKeySchema) }) } },
+      description: 'Keys',
+    },
+  },
 });
 
 const revokeKey = createRoute({
@@ -52,7 +65,9 @@ const createTenant = createRoute({
   request: { body: { content: { 'application/json': { schema: CreateTenantBody } }, required: true } },
   responses: {
     201: {
-      content: { 'application/json': { schema: z.object({ tenant: TenantSchema, api_key: ApiKeyWithSecretSchema }) } },
+      content: {
+        'application/json': { schema: z.object({ tenant: TenantSchema, api_key: ApiKeyWithSecretSchema }) },
+      },
       description: 'Created',
     },
     403: problemResponse('Not an admin key'),
@@ -63,20 +78,28 @@ export function registerTenancyRoutes(app: Api, services: () => Services) {
   app.openapi(createKey, async (c) => {
     const auth = c.get('auth');
     const body = c.req.valid('json');
-    if (body.role === 'admin' && auth.role !== 'admin') throw new Problem('forbidden', 'Only an admin key can create admin keys.');
-    return c.json(await services().tenancy.createKey(auth.tenantId, body), 201);
+    const role = body.role ?? 'member';
+    if (role === 'admin' && auth.role !== 'admin')
+      throw new Problem('forbidden', 'Only an admin key can create admin keys.');
+    return c.json(await services().tenancy.createKey(auth.tenantId, { name: body.name, role }), 201);
   });
-  app.openapi(listKeys, async (c) => c.json({ data: await services().tenancy.listKeys(c.get('auth').tenantId) }, 200));
+  app.openapi(listKeys, async (c) =>
+    c.json({ data: await services().tenancy.listKeys(c.get('auth').tenantId) }, 200),
+  );
   app.openapi(revokeKey, async (c) => {
     await services().tenancy.revokeKey(c.get('auth').tenantId, c.req.valid('param').id);
     return c.body(null, 204);
   });
   app.openapi(createTenant, async (c) => {
-    if (c.get('auth').role !== 'admin') throw new Problem('forbidden', 'Only an admin key can create tenants.');
+    if (c.get('auth').role !== 'admin')
+      throw new Problem('forbidden', 'Only an admin key can create tenants.');
     const s = services();
     const tenant = await s.tenancy.createTenant(c.req.valid('json').name);
     await s.characters.seedCast(tenant.id);
     const apiKey = await s.tenancy.createKey(tenant.id, { name: 'first key', role: 'admin' });
-    return c.json({ tenant: { ...tenant, created_at: tenant.created_at.toISOString() }, api_key: apiKey }, 201);
+    return c.json(
+      { tenant: { ...tenant, created_at: tenant.created_at.toISOString() }, api_key: apiKey },
+      201,
+    );
   });
 }

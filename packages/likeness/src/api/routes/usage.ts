@@ -25,9 +25,16 @@ export function registerUsageRoutes(app: Api, services: () => Services) {
     const from = q.from ? new Date(q.from) : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     const to = q.to ? new Date(q.to) : now;
     if (from.getTime() >= to.getTime()) {
-      throw new Problem('validation-error', '"from" must be before "to".', { errors: [{ path: 'from', message: 'must be before to' }] });
+      throw new Problem('validation-error', '"from" must be before "to".', {
+        errors: [{ path: 'from', message: 'must be before to' }],
+      });
     }
-    const usage = await services().usage.query({ tenantId: c.get('auth').tenantId, from, to, groupBy: q.group_by });
+    const usage = await services().usage.query({
+      tenantId: c.get('auth').tenantId,
+      from,
+      to,
+      groupBy: q.group_by,
+    });
     return c.json({ from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, ...usage }, 200);
   });
 }

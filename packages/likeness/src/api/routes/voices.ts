@@ -10,7 +10,12 @@ const listVoices = createRoute({
   summary: 'Voices a character can use',
   tags: ['Voices'],
   security: SECURITY,
-  responses: { 200: { content: { 'application/json': { schema: z.object({ data: z.array(VoiceInfoSchema) }) } }, description: 'Voices' } },
+  responses: {
+    200: {
+      content: { 'application/json': { schema: z.object({ data: z.array(VoiceInfoSchema) }) } },
+      description: 'Voices',
+    },
+  },
 });
 
 export function registerVoiceRoutes(app: Api) {
