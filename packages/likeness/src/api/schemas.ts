@@ -65,11 +65,9 @@ export const IdentitySchema = z
     id: z
       .string()
       .openapi({ description: 'Content address: hash of the uploaded bytes and the pipeline version.' }),
-    cached: z
-      .boolean()
-      .openapi({
-        description: 'True when this request reused an identity built earlier (no detection ran).',
-      }),
+    cached: z.boolean().openapi({
+      description: 'True when this request reused an identity built earlier (no detection ran).',
+    }),
     landmark_count: z.number().int(),
     face_box: BoxSchema.openapi({ description: 'Face box in the normalised portrait, pixels.' }),
   })
@@ -270,11 +268,9 @@ export const IdentityDetailSchema = z
         .optional()
         .openapi({ description: 'For a video: time of the frame chosen as the portrait.' }),
     }),
-    landmarks: z
-      .array(Point3)
-      .openapi({
-        description: '478 points (468 face mesh + 10 iris) in portrait pixels; z is relative depth.',
-      }),
+    landmarks: z.array(Point3).openapi({
+      description: '478 points (468 face mesh + 10 iris) in portrait pixels; z is relative depth.',
+    }),
     face_box: BoxSchema,
     pose: z.object({ yaw_deg: z.number(), pitch_deg: z.number(), roll_deg: z.number() }),
     mesh: z.object({
