@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// The one test command: installs what the tests need when it is missing, then runs every test file
-// (unit tests beside the code, end-to-end tests under packages/*/test) with Node's test runner.
+// The one test command (`npm test`). On a fresh machine it first installs what the tests need:
+//   - npm packages (npm ci) when node_modules is missing,
+//   - Debian packages (apt-get) when their programs are missing: postgresql for the DATABASE_URL tests.
+// Then: typecheck, lint, "spec and SDK match the routes", and every *.test.ts (unit tests beside the code,
+// end-to-end tests under packages/*/test) with Node's test runner.
+// `npm test -- <substring>` runs only the matching test files and skips the static checks.
 import { execSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,10 +12,29 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 process.chdir(root);
 
-if (!fs.existsSync('node_modules/.package-lock.json')) {
-  console.log('[test] installing npm packages (npm ci)');
-  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+const APT_PACKAGES = [
+  {
+    pkg: 'postgresql',
+    present: () =>
+      fs.existsSync('/usr/lib/postgresql') &&
+      fs.readdirSync('/usr/lib/postgresql').some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)),
+  },
+];
+
+function sh(cmd) {
+  console.log(`[test] ${cmd}`);
+  execSync(cmd, { stdio: 'inherit' });
 }
+
+const missing = APT_PACKAGES.filter((p) => !p.present()).map((p) => p.pkg);
+if (missing.length) {
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+  sh(`${sudo}apt-get update -qq`);
+  sh(
+    `${sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`,
+  );
+}
+if (!fs.existsSync('node_modules/.package-lock.json')) sh('npm ci --no-audit --no-fund');
 
 function find(dir, out = []) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -24,6 +47,11 @@ function find(dir, out = []) {
 }
 
 const filter = process.argv.slice(2);
+if (filter.length === 0) {
+  sh('npm run --silent typecheck');
+  sh('npm run --silent lint');
+  sh('npm run --silent generate -- --check');
+}
 const files = find('packages')
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
   .sort();
@@ -34,6 +62,9 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' } },
+  {
+    stdio: 'inherit',
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
+  },
 );
 process.exit(result.status ?? 1);
