@@ -1,9 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
-import { KyselyPGlite } from 'kysely-pglite';
 import pg from 'pg';
 import { migrate } from './migrations.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
 import type { Database } from './schema.ts';
 
 export interface Store {
@@ -26,8 +27,8 @@ export async function openStore(opts: { dataDir: string; databaseUrl?: string | 
   } else {
     const dir = path.join(opts.dataDir, 'db');
     await fs.mkdir(dir, { recursive: true });
-    const { dialect } = await KyselyPGlite.create(dir);
-    db = new Kysely<Database>({ dialect });
+    const client = await PGlite.create(dir);
+    db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
     backend = 'pglite';
   }
   await migrate(db);
