@@ -22,6 +22,13 @@ export const PROBLEM_TYPES = {
   'corrupt-video': { status: 422, title: 'The video cannot be decoded' },
   'video-too-long': { status: 422, title: 'The video is longer than the limit' },
   'too-many-sessions': { status: 429, title: 'Too many concurrent sessions' },
+  'text-too-long': { status: 422, title: 'The text is longer than the limit' },
+  'unsupported-characters': { status: 422, title: 'The text has characters the voice cannot say' },
+  'unknown-voice': { status: 422, title: 'No such voice' },
+  'wrong-session-mode': { status: 409, title: 'The session is not in the mode this needs' },
+  'usage-cap-exceeded': { status: 403, title: 'The media cap would be exceeded' },
+  'speech-failed': { status: 502, title: 'Speech synthesis failed' },
+  'encoding-failed': { status: 500, title: 'The video encoder failed' },
   'internal-error': { status: 500, title: 'Something went wrong on our side' },
 } as const;
 

@@ -22,7 +22,7 @@ import { buildWarpMesh, type WarpMesh } from './mesh.ts';
  * Bump when anything that shapes an identity changes (detector settings, framing, mesh, palette): the
  * content address includes it, so old cached identities are rebuilt instead of silently reused.
  */
-export const PIPELINE_VERSION = 'reg-1';
+export const PIPELINE_VERSION = 'reg-2';
 
 export type Rgb = [number, number, number];
 

@@ -1,5 +1,5 @@
 import Delaunator from 'delaunator';
-import { FACE_OVAL, IMAGE_LEFT_EYE, IMAGE_RIGHT_EYE, MESH_POINTS, MOUTH_INNER } from './face-topology.ts';
+import { FACE_OVAL, MESH_POINTS, MOUTH_INNER } from './face-topology.ts';
 
 export interface WarpMesh {
   /** [x, y] in the normalised frame: first the 468 face points, then the halo ring, then the frame border. */
@@ -27,8 +27,8 @@ function inPolygon(x: number, y: number, poly: [number, number][]): boolean {
 /**
  * A triangle mesh over the whole frame for piecewise-affine warping. Face points move with expression and
  * head pose; a ring around the face (hair, neck) moves with the head and lets the motion fade out; the
- * frame border stays fixed so the background never tears. Triangles that fill the mouth opening and the
- * eye openings are removed: the renderer draws those holes itself (mouth interior, eyelids).
+ * frame border stays fixed so the background never tears. Triangles that fill the mouth opening are removed:
+ * the renderer draws the mouth interior there. The eyes keep their triangles; eyelids and gaze are drawn over them.
  */
 export function buildWarpMesh(landmarks: [number, number, number][], size: number): WarpMesh {
   const face: [number, number][] = landmarks.slice(0, MESH_POINTS).map(([x, y]) => [x, y]);
@@ -50,7 +50,7 @@ export function buildWarpMesh(landmarks: [number, number, number][], size: numbe
   }
   const vertices = [...face, ...ring, ...border];
   const delaunay = Delaunator.from(vertices);
-  const holes = [MOUTH_INNER, IMAGE_LEFT_EYE, IMAGE_RIGHT_EYE].map((ids) => ({
+  const holes = [MOUTH_INNER].map((ids) => ({
     ids: new Set(ids),
     poly: ids.map((i) => face[i]!),
   }));

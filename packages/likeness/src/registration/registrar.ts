@@ -207,6 +207,46 @@ export class Registrar {
   }
 }
 
+/** Frames the face and builds its identity: the shared tail of image and video registration. */
+export function normaliseFace(args: {
+  id: string;
+  image: RgbImage;
+  face: DetectedFace;
+  source: Identity['source'];
+  size: number;
+  idle?: IdleMotionProfile;
+}): { identity: Identity; portrait: RgbImage } {
+  const t = framingTransform(args.face, args.size);
+  const portrait = warpSimilarity(args.image, t, args.size);
+  const identity = buildIdentity({
+    id: args.id,
+    portrait,
+    face: transformFace(args.face, t),
+    source: args.source,
+    ...(args.idle ? { idle: args.idle } : {}),
+  });
+  return { identity, portrait };
+}
+
+/** Stage 1 for a still image, without any store: used by the registrar and by the CLI. */
+export async function identityFromImage(
+  bytes: Uint8Array,
+  limits: Pick<Limits, 'maxImageBytes' | 'maxImagePixels' | 'portraitSize'> & FaceRules,
+  detector: FaceDetector,
+  id = identityId(bytes),
+): Promise<{ identity: Identity; portrait: RgbImage }> {
+  if (bytes.length > limits.maxImageBytes) throw tooLarge('image', bytes.length, limits.maxImageBytes);
+  const image = await decodeImage(bytes, { maxPixels: limits.maxImagePixels });
+  const face = requireSingleUsableFace(await detector.detect(image), limits);
+  return normaliseFace({
+    id,
+    image,
+    face,
+    source: { kind: 'image', width: image.width, height: image.height, format: image.format },
+    size: limits.portraitSize,
+  });
+}
+
 function tooLarge(what: string, size: number, limit: number): Problem {
   return new Problem('payload-too-large', `The ${what} is ${size} bytes; the limit is ${limit} bytes.`, {
     size_bytes: size,
@@ -214,7 +254,7 @@ function tooLarge(what: string, size: number, limit: number): Problem {
   });
 }
 
-function encodePng(image: RgbImage): Promise<Buffer> {
+export function encodePng(image: RgbImage): Promise<Buffer> {
   return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .png()
     .toBuffer();

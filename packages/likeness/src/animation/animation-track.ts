@@ -1,0 +1,39 @@
+import type { Mood } from '../persona/persona.ts';
+import type { IdleMotionProfile } from '../registration/identity.ts';
+import type { FrameParams } from './frame-params.ts';
+import { IdleLayer } from './idle-layer.ts';
+import { MouthTrack } from './mouth-track.ts';
+import type { TimedViseme } from './visemes.ts';
+
+/**
+ * The audio-clocked animation track: frame n shows the face at audio time n / fps. Deterministic for a given
+ * identity (idle profile), visemes, mood and seed; evaluable at any time without replaying earlier frames.
+ */
+export class AnimationTrack {
+  readonly mouth: MouthTrack;
+  private readonly idle: IdleLayer;
+
+  constructor(opts: {
+    visemes: TimedViseme[];
+    idle: IdleMotionProfile;
+    mood: Mood;
+    seed: number;
+    fps: number;
+  }) {
+    this.fps = opts.fps;
+    this.mouth = new MouthTrack(opts.visemes, { fps: opts.fps });
+    this.idle = new IdleLayer(opts.idle, opts.seed, opts.mood);
+  }
+
+  readonly fps: number;
+
+  at(t: number): FrameParams {
+    const m = this.mouth.at(t);
+    const idle = this.idle.at(t, m.speaking);
+    return { ...idle, ...m.shape, viseme: m.viseme, smile: idle.smile * (1 - 0.6 * m.speaking) };
+  }
+
+  frame(n: number): FrameParams {
+    return this.at(n / this.fps);
+  }
+}

@@ -1,0 +1,290 @@
+import sharp from 'sharp';
+import type { FrameParams } from '../animation/frame-params.ts';
+import { LIPS_LOWER_INNER, LIPS_UPPER_INNER } from '../registration/face-topology.ts';
+import type { Identity } from '../registration/identity.ts';
+import { FaceRig } from './face-rig.ts';
+import { warpTriangles } from './warp.ts';
+
+export const MIN_RENDER_SIZE = 256;
+export const MAX_RENDER_SIZE = 1024;
+
+const EYE_UPPER = {
+  left: [33, 246, 161, 160, 159, 158, 157, 173, 133],
+  right: [263, 466, 388, 387, 386, 385, 384, 398, 362],
+};
+const EYE_LOWER = {
+  left: [33, 7, 163, 144, 145, 153, 154, 155, 133],
+  right: [263, 249, 390, 373, 374, 380, 381, 382, 362],
+};
+
+const TEETH: [number, number, number] = [238, 236, 228];
+const TONGUE: [number, number, number] = [178, 86, 92];
+const LASH: [number, number, number] = [48, 36, 36];
+
+/** y of a polyline (sorted by x or not) at x, by linear interpolation between its points. */
+function polyY(xs: Float32Array, ys: Float32Array, x: number): number {
+  const n = xs.length;
+  const increasing = xs[n - 1]! >= xs[0]!;
+  for (let k = 0; k < n - 1; k++) {
+    const x0 = xs[increasing ? k : n - 1 - k]!;
+    const x1 = xs[increasing ? k + 1 : n - 2 - k]!;
+    if (x >= Math.min(x0, x1) && x <= Math.max(x0, x1)) {
+      const y0 = ys[increasing ? k : n - 1 - k]!;
+      const y1 = ys[increasing ? k + 1 : n - 2 - k]!;
+      return x1 === x0 ? (y0 + y1) / 2 : y0 + ((x - x0) / (x1 - x0)) * (y1 - y0);
+    }
+  }
+  return Number.NaN;
+}
+
+function blend(out: Uint8Array, o: number, rgb: readonly number[], alpha: number) {
+  if (alpha <= 0) return;
+  const a = alpha >= 1 ? 1 : alpha;
+  out[o] = out[o]! + (rgb[0]! - out[o]!) * a;
+  out[o + 1] = out[o + 1]! + (rgb[1]! - out[o + 1]!) * a;
+  out[o + 2] = out[o + 2]! + (rgb[2]! - out[o + 2]!) * a;
+}
+
+/**
+ * Identity + frame parameters -> an RGBA frame. The portrait is warped through the identity's mesh (posed by
+ * the FaceRig), then the mouth interior is drawn where the lips part and the eyelids over the eyes.
+ * One instance per identity and size; `render` allocates nothing per frame but the Float32Array it reuses.
+ */
+export class PortraitRenderer {
+  readonly size: number;
+  private readonly rig: FaceRig;
+  private readonly triangles: Uint32Array;
+  private readonly posed: Float32Array;
+  private readonly eyeCopy: Uint8Array;
+  private readonly cavity: [number, number, number];
+  private readonly skin: [number, number, number];
+  /** The inner lip lines of the portrait at rest (for portraits whose mouth is open). */
+  private readonly restMouth: {
+    upper: { xs: Float32Array; ys: Float32Array };
+    lower: { xs: Float32Array; ys: Float32Array };
+    left: number;
+    right: number;
+  };
+
+  constructor(
+    private readonly identity: Identity,
+    /** The normalised portrait as RGBA at `size` x `size`. */
+    private readonly portrait: Uint8Array,
+    size: number,
+  ) {
+    if (portrait.length !== size * size * 4) throw new Error(`portrait must be ${size}x${size} RGBA`);
+    this.size = size;
+    this.rig = new FaceRig(identity, size / identity.size);
+    this.triangles = Uint32Array.from(identity.mesh.triangles.flat());
+    this.posed = new Float32Array(this.rig.vertexCount * 2);
+    this.eyeCopy = new Uint8Array(portrait.length);
+    this.cavity = identity.palette.mouthCavity;
+    this.skin = identity.palette.skin;
+    const restLine = (ids: number[]) => {
+      const xs = new Float32Array(ids.length);
+      const ys = new Float32Array(ids.length);
+      ids.forEach((id, k) => {
+        xs[k] = this.rig.rest[2 * id]!;
+        ys[k] = this.rig.rest[2 * id + 1]!;
+      });
+      return { xs, ys };
+    };
+    const upper = restLine(LIPS_UPPER_INNER);
+    this.restMouth = {
+      upper,
+      lower: restLine(LIPS_LOWER_INNER),
+      left: Math.min(upper.xs[0]!, upper.xs[upper.xs.length - 1]!),
+      right: Math.max(upper.xs[0]!, upper.xs[upper.xs.length - 1]!),
+    };
+  }
+
+  /** Decodes the identity's portrait PNG at the wanted size and builds a renderer. */
+  static async create(
+    identity: Identity,
+    portraitPng: Uint8Array,
+    size = identity.size,
+  ): Promise<PortraitRenderer> {
+    if (!Number.isInteger(size) || size < MIN_RENDER_SIZE || size > MAX_RENDER_SIZE) {
+      throw new RangeError(`render size must be an integer from ${MIN_RENDER_SIZE} to ${MAX_RENDER_SIZE}`);
+    }
+    const rgba = await sharp(portraitPng).resize(size, size).ensureAlpha().raw().toBuffer();
+    return new PortraitRenderer(
+      identity,
+      new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength),
+      size,
+    );
+  }
+
+  render(params: FrameParams, out: Uint8Array = new Uint8Array(this.portrait.length)): Uint8Array {
+    out.set(this.portrait);
+    this.rig.pose(params, this.posed);
+    warpTriangles(this.portrait, out, this.size, this.size, this.rig.rest, this.posed, this.triangles);
+    this.drawMouth(params, out);
+    this.drawEye('left', params, out);
+    this.drawEye('right', params, out);
+    return out;
+  }
+
+  /** Posed position of landmark i (mesh vertices 0..467 are the face landmarks). */
+  private point(i: number): [number, number] {
+    return [this.posed[2 * i]!, this.posed[2 * i + 1]!];
+  }
+
+  private polyline(ids: number[]): { xs: Float32Array; ys: Float32Array } {
+    const xs = new Float32Array(ids.length);
+    const ys = new Float32Array(ids.length);
+    ids.forEach((id, k) => {
+      [xs[k], ys[k]] = this.point(id);
+    });
+    return { xs, ys };
+  }
+
+  /**
+   * The hole the mesh leaves between the inner lips: dark cavity, upper teeth under the upper lip, lower teeth
+   * above the lower lip, a hint of tongue when the mouth is well open. Column by column, anti-aliased at the lips.
+   */
+  private drawMouth(p: FrameParams, out: Uint8Array) {
+    const size = this.size;
+    const upper = this.polyline(LIPS_UPPER_INNER);
+    const lower = this.polyline(LIPS_LOWER_INNER);
+    const left = Math.min(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
+    const right = Math.max(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
+    const W = this.rig.mouthWidth;
+    const cx = (left + right) / 2;
+    const halfSpan = Math.max(1, (right - left) / 2);
+    const teeth = p.teeth;
+    // A portrait that already shows its teeth keeps them: the upper part of the opening shows the portrait's
+    // own interior hanging from the upper lip, the lower part rising from the lower lip, the cavity between.
+    const own = this.rig.restMouthOpen ? this.restMouth : undefined;
+    for (let x = Math.max(0, Math.floor(left)); x <= Math.min(size - 1, Math.ceil(right)); x++) {
+      const fx = x + 0.5;
+      const top = polyY(upper.xs, upper.ys, fx);
+      const bottom = polyY(lower.xs, lower.ys, fx);
+      if (!(bottom - top > 0.25)) continue;
+      const h = bottom - top;
+      const across = Math.abs(fx - cx) / halfSpan; // 0 centre .. 1 corner
+      const upperTeeth = Math.min(h * 0.5, teeth * 0.13 * W) * Math.max(0, 1 - across ** 4);
+      const lowerTeeth = Math.min(h * 0.25, teeth * 0.06 * W) * Math.max(0, 1 - across ** 3);
+      const tongueTop = bottom - Math.max(0, h - 0.12 * W) * 0.45;
+      for (let y = Math.max(0, Math.floor(top)); y <= Math.min(size - 1, Math.ceil(bottom)); y++) {
+        const fy = y + 0.5;
+        const coverage = Math.min(1, fy - top + 0.5, bottom - fy + 0.5);
+        if (coverage <= 0) continue;
+        const depth = (fy - top) / h;
+        const shade = 0.55 + 0.45 * Math.sin(Math.PI * Math.min(1, Math.max(0, depth)));
+        let rgb: number[] = [
+          this.cavity[0] * (1.4 - shade),
+          this.cavity[1] * (1.4 - shade),
+          this.cavity[2] * (1.4 - shade),
+        ];
+        if (own) {
+          const sx = own.left + ((fx - left) / Math.max(1, right - left)) * (own.right - own.left);
+          const sTop = polyY(own.upper.xs, own.upper.ys, sx);
+          const sBottom = polyY(own.lower.xs, own.lower.ys, sx);
+          const sh = sBottom - sTop;
+          const fromTop = fy - top;
+          const fromBottom = bottom - fy;
+          let sy = Number.NaN;
+          if (sh > 0 && fromTop <= Math.min(h / 2, sh / 2)) sy = sTop + fromTop;
+          else if (sh > 0 && fromBottom <= Math.min(h / 2, sh / 2)) sy = sBottom - fromBottom;
+          if (!Number.isNaN(sy)) {
+            const o =
+              (Math.min(size - 1, Math.max(0, Math.round(sy - 0.5))) * size +
+                Math.min(size - 1, Math.max(0, Math.round(sx - 0.5)))) *
+              4;
+            rgb = [this.portrait[o]!, this.portrait[o + 1]!, this.portrait[o + 2]!];
+          }
+        } else {
+          if (fy > tongueTop && across < 0.75) rgb = TONGUE.map((c) => c * (0.75 + 0.25 * (1 - across)));
+          if (fy - top < upperTeeth)
+            rgb = TEETH.map((c) => c * (0.92 + 0.08 * (1 - (fy - top) / Math.max(1, upperTeeth))));
+          if (bottom - fy < lowerTeeth) rgb = TEETH.map((c) => c * 0.88);
+        }
+        blend(out, (y * size + x) * 4, rgb, coverage);
+      }
+    }
+  }
+
+  /**
+   * Gaze: the eye's content shifts by gazeX/gazeY of the eye width, less towards the corners so the whites
+   * stay put there. Blink: the upper lid comes down to the lower one, in the colour of the skin just above it,
+   * with a dark lash line at its edge.
+   */
+  private drawEye(side: 'left' | 'right', p: FrameParams, out: Uint8Array) {
+    const size = this.size;
+    const upper = this.polyline(EYE_UPPER[side]);
+    const lower = this.polyline(EYE_LOWER[side]);
+    const x0 = Math.min(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
+    const x1 = Math.max(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
+    const eyeW = x1 - x0;
+    if (eyeW < 2) return;
+    const cx = (x0 + x1) / 2;
+    const gazing = Math.abs(p.gazeX) + Math.abs(p.gazeY) > 1e-4;
+    if (gazing) {
+      // Copy the eye's bounding box first: the shift reads pixels it would otherwise overwrite.
+      const top = Math.max(0, Math.floor(Math.min(...upper.ys)) - 2);
+      const bottom = Math.min(size - 1, Math.ceil(Math.max(...lower.ys)) + 2);
+      for (let y = top; y <= bottom; y++) {
+        const row = y * size * 4;
+        this.eyeCopy.set(
+          out.subarray(
+            row + Math.max(0, Math.floor(x0) - 2) * 4,
+            row + Math.min(size, Math.ceil(x1) + 3) * 4,
+          ),
+          row + Math.max(0, Math.floor(x0) - 2) * 4,
+        );
+      }
+    }
+    for (let x = Math.max(0, Math.floor(x0)); x <= Math.min(size - 1, Math.ceil(x1)); x++) {
+      const fx = x + 0.5;
+      const top = polyY(upper.xs, upper.ys, fx);
+      const bottom = polyY(lower.xs, lower.ys, fx);
+      if (!(bottom - top > 0.2)) continue;
+      const across = Math.abs(fx - cx) / (eyeW / 2);
+      if (gazing) {
+        const taper = Math.max(0, 1 - across * across);
+        const shiftX = p.gazeX * eyeW * taper;
+        const shiftY = p.gazeY * eyeW * taper;
+        for (let y = Math.max(0, Math.floor(top)); y <= Math.min(size - 1, Math.ceil(bottom)); y++) {
+          const fy = y + 0.5;
+          const coverage = Math.min(1, fy - top, bottom - fy);
+          if (coverage <= 0) continue;
+          const sx = Math.min(size - 1, Math.max(0, Math.round(fx - shiftX - 0.5)));
+          const sy = Math.min(Math.floor(bottom), Math.max(Math.ceil(top), Math.round(fy - shiftY - 0.5)));
+          const s = (sy * size + sx) * 4;
+          blend(
+            out,
+            (y * size + x) * 4,
+            [this.eyeCopy[s]!, this.eyeCopy[s + 1]!, this.eyeCopy[s + 2]!],
+            coverage,
+          );
+        }
+      }
+      if (p.blink > 0.02) {
+        const lid = top + (bottom - top) * Math.min(1, p.blink * 1.05);
+        const skinY = Math.max(0, Math.round(top - Math.max(2, (bottom - top) * 0.6)));
+        const s = (skinY * size + x) * 4;
+        // The lid takes the colour just above the eye, unless that is hair or brow (far from the skin colour).
+        const local = [out[s]!, out[s + 1]!, out[s + 2]!];
+        const far =
+          Math.abs(local[0]! - this.skin[0]) +
+            Math.abs(local[1]! - this.skin[1]) +
+            Math.abs(local[2]! - this.skin[2]) >
+          120;
+        const skin = far ? this.skin : local;
+        for (let y = Math.max(0, Math.floor(top - 1)); y <= Math.min(size - 1, Math.ceil(lid + 1)); y++) {
+          const fy = y + 0.5;
+          const coverage = Math.min(1, lid - fy + 0.5, fy - top + 1);
+          if (coverage <= 0) continue;
+          const o = (y * size + x) * 4;
+          blend(out, o, skin, coverage);
+          if (lid - fy < 1.2 && p.blink > 0.3) blend(out, o, LASH, 0.7 * coverage);
+        }
+      }
+    }
+  }
+
+  get identityId(): string {
+    return this.identity.id;
+  }
+}

@@ -1,0 +1,75 @@
+import { Problem } from '../api/problem.ts';
+
+export const MAX_TEXT_CHARS = 5000;
+
+/**
+ * Checks text before any synthesis: not empty, not too long, only characters the embedded English voices
+ * can say (Latin script, digits, punctuation). Returns it with whitespace collapsed and typographic
+ * punctuation made plain.
+ */
+export function validateSpeechText(
+  text: string,
+  opts: { maxChars?: number; latinOnly?: boolean } = {},
+): string {
+  const max = opts.maxChars ?? MAX_TEXT_CHARS;
+  const clean = text
+    .normalize('NFC')
+    .replace(/[\u2018\u2019]/g, "'")
+    .replace(/[\u201c\u201d]/g, '"')
+    .replace(/[\u2013\u2014]/g, ', ')
+    .replace(/\u2026/g, '...')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (clean.length === 0) {
+    throw new Problem('validation-error', 'The text is empty. Send what the character should say.', {
+      errors: [{ path: 'text', message: 'must not be empty' }],
+    });
+  }
+  if (clean.length > max) {
+    throw new Problem(
+      'text-too-long',
+      `The text is ${clean.length} characters; the limit is ${max}. Split it into several requests.`,
+      {
+        length: clean.length,
+        max_chars: max,
+      },
+    );
+  }
+  if (opts.latinOnly !== false) {
+    const bad = [...new Set(clean.match(/[^\p{Script=Latin}\p{N}\p{P}\p{Zs}$%&+=<>@#^*~|/\\`]/gu) ?? [])];
+    if (bad.length > 0) {
+      throw new Problem(
+        'unsupported-characters',
+        `The embedded voices speak English and cannot say: ${bad.slice(0, 10).join(' ')}. Remove those characters or use a voice that supports them.`,
+        { characters: bad.slice(0, 20) },
+      );
+    }
+  }
+  return clean;
+}
+
+/**
+ * Splits text into sentences so the first audio is ready after the first sentence. Long sentences are cut at
+ * commas or spaces so no piece is much longer than `maxChars`.
+ */
+export function splitSentences(text: string, maxChars = 240): string[] {
+  const sentences =
+    text
+      .match(/[^.!?]+(?:[.!?]+["')\]]*|$)/g)
+      ?.map((s) => s.trim())
+      .filter(Boolean) ?? [];
+  const out: string[] = [];
+  for (const sentence of sentences) {
+    let rest = sentence;
+    while (rest.length > maxChars) {
+      const window = rest.slice(0, maxChars);
+      const cut = Math.max(window.lastIndexOf(', '), window.lastIndexOf('; '));
+      const at =
+        cut > maxChars / 3 ? cut + 1 : window.lastIndexOf(' ') > 0 ? window.lastIndexOf(' ') : maxChars;
+      out.push(rest.slice(0, at).trim());
+      rest = rest.slice(at).trim();
+    }
+    if (rest) out.push(rest);
+  }
+  return out;
+}
