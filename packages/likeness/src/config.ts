@@ -12,6 +12,14 @@ export interface Config {
   logLevel: string;
   limits: Limits;
   sessions: SessionDefaults;
+  speech: SpeechConfig;
+}
+
+export interface SpeechConfig {
+  /** Base URL of an OpenAI-compatible API (…/v1); enables voices "openai:<id>". */
+  openaiUrl: string | undefined;
+  openaiKey: string | undefined;
+  openaiModel: string;
 }
 
 export interface Limits {
@@ -27,6 +35,7 @@ export interface Limits {
   maxNameLength: number;
   maxPersonaChars: number;
   maxConcurrentSessions: number;
+  maxTextChars: number;
 }
 
 export interface SessionDefaults {
@@ -68,6 +77,12 @@ export function loadConfig(env: Env = process.env): Config {
       maxNameLength: 80,
       maxPersonaChars: 8000,
       maxConcurrentSessions: int(env, 'LIKENESS_MAX_CONCURRENT_SESSIONS', 10, 1, 10_000),
+      maxTextChars: int(env, 'LIKENESS_MAX_TEXT_CHARS', 5000, 1, 100_000),
+    },
+    speech: {
+      openaiUrl: env.LIKENESS_OPENAI_SPEECH_URL || undefined,
+      openaiKey: env.LIKENESS_OPENAI_SPEECH_KEY || undefined,
+      openaiModel: env.LIKENESS_OPENAI_SPEECH_MODEL || 'tts-1',
     },
     sessions: {
       idleTimeoutS: int(env, 'LIKENESS_SESSION_IDLE_TIMEOUT_S', 300, 1, 86_400),

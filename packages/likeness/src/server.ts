@@ -7,8 +7,12 @@ import { CharacterService } from './characters/character-service.ts';
 import type { Config } from './config.ts';
 import { FaceDetector } from './registration/face-detector.ts';
 import { Registrar } from './registration/registrar.ts';
+import { RenderService } from './render/render-service.ts';
 import type { Services } from './services.ts';
 import { SessionService } from './sessions/session-service.ts';
+import { FliteEngine } from './speech/flite-engine.ts';
+import { OpenAiSpeechEngine } from './speech/openai-speech.ts';
+import { SpeechService } from './speech/speech-service.ts';
 import { openStore } from './store/db.ts';
 import { FileStore } from './store/files.ts';
 import { TenancyService } from './tenancy/tenancy-service.ts';
@@ -36,6 +40,14 @@ export async function buildServices(
   sharedDetector ??= new FaceDetector();
   const registrar = new Registrar({ db: store.db, files, detector: sharedDetector, limits: config.limits });
   const sessions = new SessionService(store.db, config);
+  const flite = new FliteEngine();
+  const openai = config.speech.openaiUrl
+    ? new OpenAiSpeechEngine({
+        baseUrl: config.speech.openaiUrl,
+        apiKey: config.speech.openaiKey,
+        model: config.speech.openaiModel,
+      })
+    : undefined;
   return {
     config,
     logger,
@@ -45,6 +57,9 @@ export async function buildServices(
     sessions,
     usage: new UsageLedger(store.db, sessions),
     tenancy: new TenancyService(store.db),
+    speech: new SpeechService({ flite, openai }),
+    renders: new RenderService(registrar),
+    shutdown: () => flite.close(),
   };
 }
 
@@ -79,6 +94,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
           (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         });
         await services.store.close();
+        await services.shutdown();
         logger.info('likeness stopped');
       })();
       return closing;

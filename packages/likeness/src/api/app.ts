@@ -6,6 +6,7 @@ import type { Services } from '../services.ts';
 import { Problem } from './problem.ts';
 import { registerCharacterRoutes } from './routes/characters.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
+import { registerGenerateRoutes } from './routes/generate.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerTenancyRoutes } from './routes/tenancy.ts';
 import { registerUsageRoutes } from './routes/usage.ts';
@@ -74,6 +75,7 @@ export function createApp(services: () => Services) {
 
   registerCharacterRoutes(app, services);
   registerSessionRoutes(app, services);
+  registerGenerateRoutes(app, services);
   registerUsageRoutes(app, services);
   registerTenancyRoutes(app, services);
   registerVoiceRoutes(app);

@@ -14,6 +14,9 @@ export function warpTriangles(
   triangles: Uint32Array,
 ): number {
   let drawn = 0;
+  // 32-bit views: one read per texel instead of three (RGBA, little-endian: R in the low byte).
+  const src32 = new Uint32Array(src.buffer, src.byteOffset, src.byteLength >> 2);
+  const dst32 = new Uint32Array(dst.buffer, dst.byteOffset, dst.byteLength >> 2);
   const maxX = width - 1;
   const maxY = height - 1;
   for (let t = 0; t < triangles.length; t += 3) {
@@ -56,41 +59,106 @@ export function warpTriangles(
     const ay = e1y * (sx1 - sx0) + e2y * (sx2 - sx0);
     const bx = e1x * (sy1 - sy0) + e2x * (sy2 - sy0);
     const by = e1y * (sy1 - sy0) + e2y * (sy2 - sy0);
+    // Sources well inside the image need no clamping (a pixel outside the triangle samples at most 1 px out).
+    const interior =
+      Math.min(sx0, sx1, sx2) >= 2 &&
+      Math.max(sx0, sx1, sx2) <= maxX - 3 &&
+      Math.min(sy0, sy1, sy2) >= 2 &&
+      Math.max(sy0, sy1, sy2) <= maxY - 3;
     const minX = Math.max(0, Math.floor(Math.min(dx0, dx1, dx2)));
     const maxPX = Math.min(maxX, Math.ceil(Math.max(dx0, dx1, dx2)));
     const minY = Math.max(0, Math.floor(Math.min(dy0, dy1, dy2)));
     const maxPY = Math.min(maxY, Math.ceil(Math.max(dy0, dy1, dy2)));
     for (let y = minY; y <= maxPY; y++) {
       const py = y + 0.5 - dy0;
-      for (let x = minX; x <= maxPX; x++) {
-        const px = x + 0.5 - dx0;
-        const u = e1x * px + e1y * py;
-        const v = e2x * px + e2y * py;
-        if (u < -1e-6 || v < -1e-6 || u + v > 1 + 1e-6) continue;
-        let sx = sx0 + ax * px + ay * py - 0.5;
-        let sy = sy0 + bx * px + by * py - 0.5;
-        sx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
-        sy = sy < 0 ? 0 : sy > maxY ? maxY : sy;
-        const ix = sx | 0;
-        const iy = sy | 0;
-        const fx = sx - ix;
-        const fy = sy - iy;
-        const i00 = (iy * width + ix) * 4;
-        const i10 = ix < maxX ? i00 + 4 : i00;
-        const i01 = iy < maxY ? i00 + width * 4 : i00;
-        const i11 = ix < maxX ? i01 + 4 : i01;
-        const w00 = (1 - fx) * (1 - fy);
-        const w10 = fx * (1 - fy);
-        const w01 = (1 - fx) * fy;
-        const w11 = fx * fy;
-        const o = (y * width + x) * 4;
-        dst[o] = src[i00]! * w00 + src[i10]! * w10 + src[i01]! * w01 + src[i11]! * w11 + 0.5;
-        dst[o + 1] =
-          src[i00 + 1]! * w00 + src[i10 + 1]! * w10 + src[i01 + 1]! * w01 + src[i11 + 1]! * w11 + 0.5;
-        dst[o + 2] =
-          src[i00 + 2]! * w00 + src[i10 + 2]! * w10 + src[i01 + 2]! * w01 + src[i11 + 2]! * w11 + 0.5;
-        drawn++;
+      // Inside means u >= 0, v >= 0, u + v <= 1. Each is linear in x (c * px + k >= 0), so the row's span is
+      // an interval: intersect the three half-lines (inlined: a closure here costs more than the pixels).
+      let lo = minX;
+      let hi = maxPX;
+      let c = e1x;
+      let k = e1y * py;
+      if (c > 1e-12) lo = Math.max(lo, Math.ceil(-k / c + dx0 - 0.5 - 1e-6));
+      else if (c < -1e-12) hi = Math.min(hi, Math.floor(-k / c + dx0 - 0.5 + 1e-6));
+      else if (k < -1e-6) continue;
+      c = e2x;
+      k = e2y * py;
+      if (c > 1e-12) lo = Math.max(lo, Math.ceil(-k / c + dx0 - 0.5 - 1e-6));
+      else if (c < -1e-12) hi = Math.min(hi, Math.floor(-k / c + dx0 - 0.5 + 1e-6));
+      else if (k < -1e-6) continue;
+      c = -(e1x + e2x);
+      k = 1 - (e1y + e2y) * py;
+      if (c > 1e-12) lo = Math.max(lo, Math.ceil(-k / c + dx0 - 0.5 - 1e-6));
+      else if (c < -1e-12) hi = Math.min(hi, Math.floor(-k / c + dx0 - 0.5 + 1e-6));
+      else if (k < -1e-6) continue;
+      if (hi < lo) continue;
+      const px = lo + 0.5 - dx0;
+      let sx = sx0 + ax * px + ay * py - 0.5;
+      let sy = sy0 + bx * px + by * py - 0.5;
+      let o = y * width + lo;
+      if (interior) {
+        for (let x = lo; x <= hi; x++, sx += ax, sy += bx, o++) {
+          const ix = sx | 0;
+          const iy = sy | 0;
+          const fx = sx - ix;
+          const fy = sy - iy;
+          const i = iy * width + ix;
+          const p00 = src32[i]!;
+          const p10 = src32[i + 1]!;
+          const p01 = src32[i + width]!;
+          const p11 = src32[i + width + 1]!;
+          const w11 = fx * fy;
+          const w10 = fx - w11;
+          const w01 = fy - w11;
+          const w00 = 1 - fx - fy + w11;
+          const r = (p00 & 255) * w00 + (p10 & 255) * w10 + (p01 & 255) * w01 + (p11 & 255) * w11 + 0.5;
+          const g =
+            ((p00 >>> 8) & 255) * w00 +
+            ((p10 >>> 8) & 255) * w10 +
+            ((p01 >>> 8) & 255) * w01 +
+            ((p11 >>> 8) & 255) * w11 +
+            0.5;
+          const b =
+            ((p00 >>> 16) & 255) * w00 +
+            ((p10 >>> 16) & 255) * w10 +
+            ((p01 >>> 16) & 255) * w01 +
+            ((p11 >>> 16) & 255) * w11 +
+            0.5;
+          dst32[o] = r | 0 | ((g | 0) << 8) | ((b | 0) << 16) | 0xff000000;
+        }
+      } else {
+        for (let x = lo; x <= hi; x++, sx += ax, sy += bx, o++) {
+          const cx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
+          const cy = sy < 0 ? 0 : sy > maxY ? maxY : sy;
+          const ix = cx | 0;
+          const iy = cy | 0;
+          const fx = cx - ix;
+          const fy = cy - iy;
+          const i = iy * width + ix;
+          const p00 = src32[i]!;
+          const p10 = src32[ix < maxX ? i + 1 : i]!;
+          const p01 = src32[iy < maxY ? i + width : i]!;
+          const p11 = src32[ix < maxX ? (iy < maxY ? i + width + 1 : i + 1) : iy < maxY ? i + width : i]!;
+          const w11 = fx * fy;
+          const w10 = fx - w11;
+          const w01 = fy - w11;
+          const w00 = 1 - fx - fy + w11;
+          const r = (p00 & 255) * w00 + (p10 & 255) * w10 + (p01 & 255) * w01 + (p11 & 255) * w11 + 0.5;
+          const g =
+            ((p00 >>> 8) & 255) * w00 +
+            ((p10 >>> 8) & 255) * w10 +
+            ((p01 >>> 8) & 255) * w01 +
+            ((p11 >>> 8) & 255) * w11 +
+            0.5;
+          const b =
+            ((p00 >>> 16) & 255) * w00 +
+            ((p10 >>> 16) & 255) * w10 +
+            ((p01 >>> 16) & 255) * w01 +
+            ((p11 >>> 16) & 255) * w11 +
+            0.5;
+          dst32[o] = r | 0 | ((g | 0) << 8) | ((b | 0) << 16) | 0xff000000;
+        }
       }
+      drawn += hi - lo + 1;
     }
   }
   return drawn;

@@ -23,6 +23,9 @@ export function createLikenessClient(options: ClientOptions) {
     /** The identity behind a character: landmarks, warp mesh, regions, palette, idle-motion profile (GET /v1/characters/{id}/identity) */
     getCharacterIdentity: (args: { path: operations['getCharacterIdentity']['parameters']['path'] }): Promise<operations['getCharacterIdentity']['responses'][200]['content']['application/json']> =>
       request<operations['getCharacterIdentity']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/characters/{id}/identity', body: 'none', response: 'json' }, args ?? {}),
+    /** A still of the character (PNG), drawn by the same renderer as its videos (GET /v1/characters/{id}/still) */
+    getCharacterStill: (args: { path: operations['getCharacterStill']['parameters']['path']; query?: operations['getCharacterStill']['parameters']['query'] }): Promise<Blob> =>
+      request<Blob>(options, { method: 'GET', path: '/v1/characters/{id}/still', body: 'none', response: 'binary' }, args ?? {}),
     /** The normalised portrait (PNG) (GET /v1/characters/{id}/portrait) */
     getCharacterPortrait: (args: { path: operations['getCharacterPortrait']['parameters']['path'] }): Promise<Blob> =>
       request<Blob>(options, { method: 'GET', path: '/v1/characters/{id}/portrait', body: 'none', response: 'binary' }, args ?? {}),
@@ -41,6 +44,9 @@ export function createLikenessClient(options: ClientOptions) {
     /** Mark activity: activates a created session and resets its idle timer (POST /v1/sessions/{id}/keepalive) */
     keepaliveSession: (args: { path: operations['keepaliveSession']['parameters']['path'] }): Promise<operations['keepaliveSession']['responses'][200]['content']['application/json']> =>
       request<operations['keepaliveSession']['responses'][200]['content']['application/json']>(options, { method: 'POST', path: '/v1/sessions/{id}/keepalive', body: 'none', response: 'json' }, args ?? {}),
+    /** Make the character say a text: returns an MP4 (H.264 + AAC) (POST /v1/sessions/{id}/generate) */
+    generateVideo: (args: { path: operations['generateVideo']['parameters']['path']; body: NonNullable<operations['generateVideo']['requestBody']>['content']['application/json'] }): Promise<Blob> =>
+      request<Blob>(options, { method: 'POST', path: '/v1/sessions/{id}/generate', body: 'json', response: 'binary' }, args ?? {}),
     /** Media seconds and minutes used, grouped by session, character or user (GET /v1/usage) */
     getUsage: (args?: { query?: operations['getUsage']['parameters']['query'] }): Promise<operations['getUsage']['responses'][200]['content']['application/json']> =>
       request<operations['getUsage']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/usage', body: 'none', response: 'json' }, args ?? {}),

@@ -57,6 +57,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/characters/{id}/still": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A still of the character (PNG), drawn by the same renderer as its videos */
+        get: operations["getCharacterStill"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/characters/{id}/portrait": {
         parameters: {
             query?: never;
@@ -124,6 +141,26 @@ export interface paths {
         put?: never;
         /** Mark activity: activates a created session and resets its idle timer */
         post: operations["keepaliveSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make the character say a text: returns an MP4 (H.264 + AAC)
+         * @description On-demand sessions only. The response is a complete MP4 with its index at the front (faststart), produced while rendering. Audio and video are of equal length; each call adds its media seconds to usage.
+         */
+        post: operations["generateVideo"];
         delete?: never;
         options?: never;
         head?: never;
@@ -275,7 +312,7 @@ export interface components {
             width: number;
             height: number;
         };
-        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, internal-error. */
+        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, encoding-failed, internal-error. */
         Problem: {
             /**
              * @description Stable URI naming the kind of error.
@@ -461,6 +498,18 @@ export interface components {
         SessionList: {
             data: components["schemas"]["Session"][];
             next_cursor: string | null;
+        };
+        GenerateRequest: {
+            /** @description What the character says. Limit: LIKENESS_MAX_TEXT_CHARS (default 5000). */
+            text: string;
+            /** @description Override the character’s voice: "slt", "flite:rms", "openai:alloy". */
+            voice?: string;
+            /** @enum {string} */
+            mood?: "neutral" | "happy";
+            /** @description Same inputs and seed, same video. */
+            seed?: number;
+            /** @description Frame size in pixels (square). */
+            size?: number;
         };
         Usage: {
             /** Format: date-time */
@@ -756,6 +805,50 @@ export interface operations {
             };
         };
     };
+    getCharacterStill: {
+        parameters: {
+            query?: {
+                expression?: "neutral" | "smile" | "talking";
+                size?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Character id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description PNG */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": Blob;
+                };
+            };
+            /** @description Unknown expression or size out of range */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such character */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getCharacterPortrait: {
         parameters: {
             query?: never;
@@ -961,6 +1054,78 @@ export interface operations {
             };
             /** @description The session has ended or expired */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    generateVideo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateRequest"];
+            };
+        };
+        responses: {
+            /** @description The video */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": Blob;
+                };
+            };
+            /** @description Invalid fields (empty text, ...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session’s media cap would be exceeded */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such session */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Session ended, expired, or not on_demand */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Text too long, unsupported characters or unknown voice */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,8 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Character } from '../../characters/character-service.ts';
 import type { Identity } from '../../registration/identity.ts';
 import type { RegistrationInput } from '../../registration/registrar.ts';
+import { MAX_RENDER_SIZE, MIN_RENDER_SIZE } from '../../render/renderer.ts';
+import { EXPRESSIONS, renderStill } from '../../render/stills.ts';
 import type { Services } from '../../services.ts';
 import { parseVoice } from '../../speech/voice-catalog.ts';
 import { Problem } from '../problem.ts';
@@ -132,6 +134,30 @@ const getIdentity = createRoute({
   request: { params: IdParam('Character', 'chr_01hz8x4m2k3n5p6q7r8s9t0v1w') },
   responses: {
     200: { content: { 'application/json': { schema: IdentityDetailSchema } }, description: 'The identity' },
+    404: problemResponse('No such character'),
+  },
+});
+
+const getStill = createRoute({
+  method: 'get',
+  path: '/v1/characters/{id}/still',
+  operationId: 'getCharacterStill',
+  summary: 'A still of the character (PNG), drawn by the same renderer as its videos',
+  tags,
+  security: SECURITY,
+  request: {
+    params: IdParam('Character', 'chr_01hz8x4m2k3n5p6q7r8s9t0v1w'),
+    query: z.object({
+      expression: z.enum(EXPRESSIONS).default('neutral'),
+      size: z.coerce.number().int().min(MIN_RENDER_SIZE).max(MAX_RENDER_SIZE).optional(),
+    }),
+  },
+  responses: {
+    200: {
+      content: { 'image/png': { schema: z.any().openapi({ type: 'string', format: 'binary' }) } },
+      description: 'PNG',
+    },
+    400: problemResponse('Unknown expression or size out of range'),
     404: problemResponse('No such character'),
   },
 });
@@ -281,6 +307,20 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
     const character = await s.characters.get(c.get('auth').tenantId, c.req.valid('param').id);
     return c.json(identityView(await s.registrar.load(character.identity.id)), 200);
   });
+
+  app.openapi(getStill, (async (c: Context<AppEnv>) => {
+    const s = services();
+    const { expression, size } = (
+      c.req as unknown as { valid(t: 'query'): { expression: (typeof EXPRESSIONS)[number]; size?: number } }
+    ).valid('query');
+    const character = await s.characters.get(c.get('auth').tenantId, c.req.param('id')!);
+    const renderer = await s.renders.renderer(character.identity.id, size ?? s.config.limits.portraitSize);
+    const png = await renderStill(renderer, expression);
+    return c.body(new Uint8Array(png), 200, {
+      'Content-Type': 'image/png',
+      'Cache-Control': 'private, max-age=3600',
+    });
+  }) as never);
 
   app.openapi(getPortrait, (async (c: Context<AppEnv>) => {
     const png = await services().characters.portraitPng(c.get('auth').tenantId, c.req.param('id')!);

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { seedFrom } from '../animation/random.ts';
+import { Problem } from '../api/problem.ts';
+import type { Mood } from '../persona/persona.ts';
+import type { Services } from '../services.ts';
+import { isLive } from '../sessions/lifecycle.ts';
+import type { VoiceRef } from '../speech/voice-catalog.ts';
+import { renderUtteranceVideo, type UtteranceVideoResult } from './utterance-video.ts';
+
+export interface GenerateRequest {
+  text: string;
+  voice?: VoiceRef | undefined;
+  mood?: Mood | undefined;
+  seed?: number | undefined;
+  size?: number | undefined;
+}
+
+export interface GeneratedVideo extends UtteranceVideoResult {
+  file: string;
+  bytes: number;
+}
+
+/**
+ * POST /v1/sessions/{id}/generate: checks everything that can be checked before work starts (session live and
+ * on_demand, media left under the cap, text and voice), renders the MP4 into a temporary file, records usage
+ * only when the file is complete. The caller streams the file and removes it.
+ */
+export async function generateForSession(
+  services: Services,
+  tenantId: string,
+  sessionId: string,
+  req: GenerateRequest,
+): Promise<GeneratedVideo> {
+  const session = await services.sessions.get(tenantId, sessionId);
+  if (!isLive(session.status)) {
+    throw new Problem(
+      'session-not-live',
+      `Session ${sessionId} is ${session.status} (${session.end_reason}); start a new session.`,
+      {
+        session_status: session.status,
+      },
+    );
+  }
+  if (session.mode !== 'on_demand') {
+    throw new Problem(
+      'wrong-session-mode',
+      `Session ${sessionId} is a ${session.mode} session; /generate needs an on_demand session. Use /speak for realtime.`,
+    );
+  }
+  const character = await services.characters.get(tenantId, session.character_id);
+  const voice = req.voice ?? character.voice;
+  // Validates text and voice now: bad input fails before any rendering.
+  services.speech.prepare(req.text, voice, { maxChars: services.config.limits.maxTextChars });
+  const used = await services.usage.sessionSeconds(session.id);
+  const remaining = session.max_duration_s - used;
+  if (remaining <= 0) {
+    throw new Problem(
+      'usage-cap-exceeded',
+      `Session ${sessionId} has used its ${session.max_duration_s} s of media. Start a new session.`,
+      {
+        remaining_s: 0,
+      },
+    );
+  }
+  const size = req.size ?? services.config.limits.portraitSize;
+  const renderer = await services.renders.renderer(character.identity.id, size);
+  const identity = await services.registrar.load(character.identity.id);
+  await fs.mkdir(services.registrar.files.resolve('tmp'), { recursive: true });
+  const file = services.registrar.files.resolve('tmp', `gen-${randomBytes(8).toString('hex')}.mp4`);
+  const result = await renderUtteranceVideo({
+    identity,
+    renderer,
+    speech: services.speech,
+    text: req.text,
+    voice,
+    mood: req.mood ?? character.persona.mood,
+    seed: req.seed ?? seedFrom(`${identity.id}\u0000${req.text}`),
+    maxSeconds: remaining,
+    file,
+  });
+  try {
+    await services.usage.record({
+      tenantId,
+      sessionId: session.id,
+      mediaSeconds: result.durationS,
+      kind: 'mp4',
+    });
+  } catch (err) {
+    await fs.rm(file, { force: true });
+    throw err;
+  }
+  const { size: bytes } = await fs.stat(file);
+  return { ...result, file, bytes };
+}
