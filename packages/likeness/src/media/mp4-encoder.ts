@@ -153,7 +153,17 @@ export class Mp4Encoder {
     });
     if (slot) slot.flushed = done;
     const ok = stdin.write(rgba, () => flushed());
-    if (!ok) await new Promise<void>((resolve) => stdin.once('drain', resolve));
+    if (!ok) {
+      // A dead encoder never drains: wait for whichever comes first.
+      let onDrain!: () => void;
+      const drained = new Promise<'drain'>((resolve) => {
+        onDrain = () => resolve('drain');
+        stdin.once('drain', onDrain);
+      });
+      const outcome = await Promise.race([drained, this.exited.then(() => 'exit' as const)]);
+      stdin.off('drain', onDrain);
+      if (outcome === 'exit') throw this.error('the encoder stopped');
+    }
   }
 
   async writeAudio(samples: Int16Array): Promise<void> {

@@ -23,6 +23,7 @@ export interface UtteranceVideoRequest {
   /** Called for every frame as it is rendered (contact sheets, tests). */
   onFrame?: (n: number, params: FrameParams, rgba: Uint8Array) => void;
   onChunk?: (chunk: UtteranceChunk) => void;
+  onEncoderStart?: (encoder: Mp4Encoder) => void;
 }
 
 export interface UtteranceVideoResult {
@@ -100,6 +101,7 @@ export async function renderUtteranceVideo(req: UtteranceVideoRequest): Promise<
           sampleRate,
           file: req.file,
         });
+        req.onEncoderStart?.(encoder);
       }
       req.onChunk?.(chunk);
       track.mouth.append(chunk.visemes);

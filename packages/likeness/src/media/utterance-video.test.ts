@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { castRenderer, mouthDifference } from '../../test/helpers/identity.ts';
+import { measureMp4 } from '../../test/helpers/mp4.ts';
+import { Problem } from '../api/problem.ts';
+import { FliteEngine } from '../speech/flite-engine.ts';
+import { SpeechService } from '../speech/speech-service.ts';
+import { renderUtteranceVideo } from './utterance-video.ts';
+
+const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
+const tmp = (name: string) => path.join(os.tmpdir(), `likeness-${process.pid}-${name}`);
+
+describe('on-demand utterance video', () => {
+  const flite = new FliteEngine();
+  const speech = new SpeechService({ flite });
+  after(() => flite.close());
+
+  it('ends audio and video together and puts the first sound and the first mouth movement on the same frame', async () => {
+    const { identity, renderer } = await castRenderer('kai');
+    const file = tmp('sync.mp4');
+    let firstSoundSample = -1;
+    let rate = 16000;
+    const movement: number[] = [];
+    const result = await renderUtteranceVideo({
+      identity,
+      renderer,
+      speech,
+      text: 'Open the map. I am amazed.',
+      voice: { provider: 'flite', id: 'slt' },
+      mood: 'neutral',
+      seed: 1,
+      file,
+      onChunk: (c) => {
+        rate = c.sampleRate;
+        if (firstSoundSample < 0) {
+          const i = c.samples.findIndex((s) => Math.abs(s) > 800);
+          if (i >= 0) firstSoundSample = c.startSample + i;
+        }
+      },
+      onFrame: (n, params, rgba) => {
+        if (n > 40) return;
+        // Mouth movement of its own: compare with the same frame at a resting mouth (idle motion cancels out).
+        const still = renderer.render({
+          ...params,
+          jawOpen: 0,
+          lipWidth: 0,
+          rounding: 0,
+          lipClosure: 0,
+          teeth: 0,
+        });
+        movement[n] = mouthDifference(identity, rgba, still, renderer.size, 30);
+      },
+    });
+    const { audioSamples, videoFrames, info } = measureMp4(file, rate);
+    fs.rmSync(file);
+    assert.match(info, /Video: h264.*yuv420p/);
+    assert.match(info, /Audio: aac/);
+    assert.equal(videoFrames, result.frames);
+    const av = Math.abs(audioSamples / rate - videoFrames / result.fps);
+    assert.ok(
+      av <= 1 / result.fps,
+      `audio and video lengths within one frame (differ by ${(av * 1000).toFixed(1)} ms)`,
+    );
+    const soundFrame = Math.floor((firstSoundSample * result.fps) / rate);
+    const firstMove = movement.findIndex((m) => m > 20);
+    assert.ok(soundFrame > 0 && firstMove > 0);
+    assert.equal(
+      firstMove,
+      soundFrame,
+      `first sound in frame ${soundFrame}, first mouth movement in frame ${firstMove}`,
+    );
+  });
+
+  it('renders the same frames for the same inputs', async () => {
+    const { identity, renderer } = await castRenderer('kai');
+    const run = async () => {
+      const hashes: string[] = [];
+      await renderUtteranceVideo({
+        identity,
+        renderer,
+        speech,
+        text: 'Same words, same face.',
+        voice: { provider: 'flite', id: 'rms' },
+        mood: 'happy',
+        seed: 42,
+        file: tmp('det.mp4'),
+        onFrame: (_n, _p, rgba) => hashes.push(sha1(rgba)),
+      });
+      return hashes;
+    };
+    const a = await run();
+    const b = await run();
+    fs.rmSync(tmp('det.mp4'), { force: true });
+    assert.deepEqual(a, b);
+  });
+
+  it('fails with encoding-failed and leaves no file when the encoder dies mid-way', async () => {
+    const { identity, renderer } = await castRenderer('kai');
+    const file = tmp('killed.mp4');
+    let pid: number | undefined;
+    await assert.rejects(
+      renderUtteranceVideo({
+        identity,
+        renderer,
+        speech,
+        text: 'This one will not finish. The encoder is stopped in the middle of it, on purpose.',
+        voice: { provider: 'flite', id: 'slt' },
+        mood: 'neutral',
+        seed: 1,
+        file,
+        onEncoderStart: (e) => {
+          pid = e.pid;
+        },
+        onFrame: (n) => {
+          if (n === 10 && pid) process.kill(pid, 'SIGKILL');
+        },
+      }),
+      (e) => e instanceof Problem && e.slug === 'encoding-failed',
+    );
+    assert.equal(fs.existsSync(file), false, 'no partial MP4 left behind');
+  });
+});

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Problem } from '../api/problem.ts';
+import { splitSentences, validateSpeechText } from './text.ts';
+
+const slugOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof Problem ? e.slug : String(e);
+  }
+  return 'ok';
+};
+
+describe('speech text', () => {
+  it('normalises whitespace and typographic punctuation', () => {
+    assert.equal(
+      validateSpeechText('  It\u2019s  \u201cfine\u201d\u2014really\u2026 '),
+      'It\'s "fine", really...',
+    );
+  });
+
+  it('rejects empty, too long and unsayable text with distinct problems', () => {
+    assert.equal(
+      slugOf(() => validateSpeechText(' \n ')),
+      'validation-error',
+    );
+    assert.equal(
+      slugOf(() => validateSpeechText('a'.repeat(11), { maxChars: 10 })),
+      'text-too-long',
+    );
+    assert.equal(
+      slugOf(() => validateSpeechText('Hello \u4f60\u597d')),
+      'unsupported-characters',
+    );
+    assert.equal(
+      slugOf(() => validateSpeechText('Hello \u{1F600}')),
+      'unsupported-characters',
+    );
+    assert.equal(
+      slugOf(() => validateSpeechText('Caf\u00e9 at 5:30, 50% off & more!')),
+      'ok',
+    );
+    assert.equal(
+      slugOf(() => validateSpeechText('\u4f60\u597d', { latinOnly: false })),
+      'ok',
+    );
+  });
+
+  it('splits at sentence ends and cuts long sentences at commas', () => {
+    assert.deepEqual(splitSentences('Hi there! How are you? Fine.'), ['Hi there!', 'How are you?', 'Fine.']);
+    assert.deepEqual(splitSentences('No final stop'), ['No final stop']);
+    const long = `${'word '.repeat(30)}, ${'more '.repeat(30)}end.`;
+    const parts = splitSentences(long, 200);
+    assert.ok(parts.length >= 2);
+    assert.ok(parts.every((p) => p.length <= 200));
+    assert.equal(parts.join(' ').replace(/\s+/g, ' '), long.replace(/\s+/g, ' ').trim());
+  });
+});
