@@ -22,6 +22,7 @@ export async function contactSheet(
     frames.map(async (f, i) => {
       const image = await sharp(f.rgba, { raw: { width: size, height: size, channels: 4 } })
         .removeAlpha()
+        .extract(opts.crop ?? { left: 0, top: 0, width: size, height: size })
         .resize(tile, tile)
         .png()
         .toBuffer();

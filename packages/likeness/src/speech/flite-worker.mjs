@@ -5,7 +5,15 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { parentPort } from 'node:worker_threads';
+
+// Every synthesis instantiates the 21 MB module afresh (a WASI program runs once per instance). V8 reserves a
+// large guarded address range for each wasm memory, and dead instances waiting for GC exhausted it: the process
+// segfaulted after a handful of sentences. A full collection after each synthesis keeps one instance alive.
+v8.setFlagsFromString('--expose-gc');
+const collect = vm.runInNewContext('gc');
 
 const require = createRequire(import.meta.url);
 const wasmPath = path.join(
@@ -72,5 +80,6 @@ parentPort.on('message', async ({ id, text, voice }) => {
   } finally {
     fs.rmSync(wav, { force: true });
     fs.rmSync(out, { force: true });
+    collect();
   }
 });
