@@ -12,7 +12,11 @@ const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(
 export async function contactSheet(
   frames: SheetFrame[],
   size: number,
-  opts: { tile?: number; columns?: number } = {},
+  opts: {
+    tile?: number;
+    columns?: number;
+    crop?: { left: number; top: number; width: number; height: number };
+  } = {},
 ): Promise<Buffer> {
   const tile = opts.tile ?? 160;
   const columns = opts.columns ?? 8;
