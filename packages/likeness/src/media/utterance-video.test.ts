@@ -4,11 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { castRenderer, mouthDifference } from '../../test/helpers/identity.ts';
+import { castRenderer, darkMouthPixels, mouthDifference } from '../../test/helpers/identity.ts';
 import { measureMp4 } from '../../test/helpers/mp4.ts';
+import { visemeForPhoneme } from '../animation/visemes.ts';
 import { Problem } from '../api/problem.ts';
 import { FliteEngine } from '../speech/flite-engine.ts';
 import { SpeechService } from '../speech/speech-service.ts';
+import type { TimedPhoneme } from '../speech/types.ts';
 import { renderUtteranceVideo } from './utterance-video.ts';
 
 const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
@@ -73,6 +75,49 @@ describe('on-demand utterance video', () => {
       soundFrame,
       `first sound in frame ${soundFrame}, first mouth movement in frame ${firstMove}`,
     );
+  });
+
+  it('shows the mouth open on the open vowels and closed at every m, b and p of a sentence', async () => {
+    const { identity, renderer } = await castRenderer('kai');
+    const phonemes: TimedPhoneme[] = [];
+    const dark: number[] = [];
+    await renderUtteranceVideo({
+      identity,
+      renderer,
+      speech,
+      text: 'Bob and Pam made a map of the mossy path.',
+      voice: { provider: 'flite', id: 'rms' },
+      mood: 'neutral',
+      seed: 5,
+      file: tmp('mouth.mp4'),
+      onChunk: (c) => phonemes.push(...(c.phonemes ?? [])),
+      onFrame: (n, _p, rgba) => {
+        dark[n] = darkMouthPixels(identity, rgba, renderer.size);
+      },
+    });
+    fs.rmSync(tmp('mouth.mp4'), { force: true });
+    const rest = dark[0]!;
+    const frameAt = (t: number) => Math.round(t * 25);
+    const bilabials = phonemes.filter((p) => visemeForPhoneme(p.phoneme) === 'PP');
+    const vowels = phonemes.filter((p) => ['aa', 'ae', 'ao'].includes(p.phoneme) && p.end - p.start >= 0.08);
+    assert.ok(
+      bilabials.length >= 6 && vowels.length >= 3,
+      `${bilabials.length} bilabials, ${vowels.length} open vowels`,
+    );
+    for (const p of bilabials) {
+      const n = frameAt((p.start + p.end) / 2);
+      assert.ok(
+        dark[n]! - rest < 30,
+        `"${p.phoneme}" at ${p.start.toFixed(2)} s (frame ${n}): lips closed (${dark[n]! - rest} dark px)`,
+      );
+    }
+    for (const p of vowels) {
+      const n = frameAt((p.start + p.end) / 2);
+      assert.ok(
+        dark[n]! - rest > 150,
+        `"${p.phoneme}" at ${p.start.toFixed(2)} s (frame ${n}): mouth open (${dark[n]! - rest} dark px)`,
+      );
+    }
   });
 
   it('renders the same frames for the same inputs', async () => {
