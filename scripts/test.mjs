@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The one test command (`npm test`). On a fresh machine it first installs what the tests need:
 //   - npm packages (npm ci) when node_modules is missing,
-//   - Debian packages (apt-get) when their programs are missing: postgresql for the DATABASE_URL tests.
+//   - Debian packages (apt-get) when their programs are missing: postgresql for the DATABASE_URL tests,
+//     chromium for the WebRTC tests from a real browser.
 // Then: typecheck, lint, "spec and SDK match the routes", and every *.test.ts (unit tests beside the code,
 // end-to-end tests under packages/*/test) with Node's test runner.
 // `npm test -- <substring>` runs only the matching test files and skips the static checks.
@@ -13,6 +14,7 @@ const root = path.resolve(import.meta.dirname, '..');
 process.chdir(root);
 
 const APT_PACKAGES = [
+  { pkg: 'chromium', present: () => fs.existsSync('/usr/bin/chromium') },
   {
     pkg: 'postgresql',
     present: () =>

@@ -9,6 +9,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** A key accepted for the default tenant (admin role). */
   apiKey: string | undefined;
+  /** Signs short-lived session tokens; default: a random key kept in the data directory. */
+  tokenSecret: string | undefined;
   logLevel: string;
   limits: Limits;
   sessions: SessionDefaults;
@@ -65,6 +67,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: path.resolve(env.LIKENESS_DATA_DIR ?? './data'),
     databaseUrl: env.DATABASE_URL || undefined,
     apiKey: env.LIKENESS_API_KEY || undefined,
+    tokenSecret: env.LIKENESS_TOKEN_SECRET || undefined,
     logLevel: env.LOG_LEVEL ?? 'info',
     limits: {
       maxImageBytes: int(env, 'LIKENESS_MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 200 * 1024 * 1024),

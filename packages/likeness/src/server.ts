@@ -5,6 +5,7 @@ import pino, { type Logger } from 'pino';
 import { createApp } from './api/app.ts';
 import { CharacterService } from './characters/character-service.ts';
 import type { Config } from './config.ts';
+import { RealtimeService } from './realtime/realtime-service.ts';
 import { FaceDetector } from './registration/face-detector.ts';
 import { Registrar } from './registration/registrar.ts';
 import { RenderService } from './render/render-service.ts';
@@ -15,6 +16,7 @@ import { OpenAiSpeechEngine } from './speech/openai-speech.ts';
 import { SpeechService } from './speech/speech-service.ts';
 import { openStore } from './store/db.ts';
 import { FileStore } from './store/files.ts';
+import { SessionTokens } from './tenancy/session-token.ts';
 import { TenancyService } from './tenancy/tenancy-service.ts';
 import { UsageLedger } from './usage/usage-ledger.ts';
 
@@ -48,7 +50,7 @@ export async function buildServices(
         model: config.speech.openaiModel,
       })
     : undefined;
-  return {
+  const services: Services = {
     config,
     logger,
     store,
@@ -59,8 +61,15 @@ export async function buildServices(
     tenancy: new TenancyService(store.db),
     speech: new SpeechService({ flite, openai }),
     renders: new RenderService(registrar),
-    shutdown: () => flite.close(),
+    realtime: new RealtimeService(() => services),
+    tokens: new SessionTokens({ secret: config.tokenSecret, dataDir: config.dataDir }),
+    shutdown: async () => {
+      await services.realtime.closeAll();
+      await flite.close();
+    },
   };
+  services.realtime.listen();
+  return services;
 }
 
 /** Opens the store, migrates, makes sure keys and the default cast exist, then listens. */
@@ -88,6 +97,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     close: () => {
       closing ??= (async () => {
         services.sessions.stopSweeper();
+        await services.realtime.closeAll();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Keep-alive connections would hold close() open; end them.

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { CharacterService } from './characters/character-service.ts';
 import type { Config } from './config.ts';
+import type { RealtimeService } from './realtime/realtime-service.ts';
 import type { Registrar } from './registration/registrar.ts';
 import type { RenderService } from './render/render-service.ts';
 import type { SessionService } from './sessions/session-service.ts';
 import type { SpeechService } from './speech/speech-service.ts';
 import type { Store } from './store/db.ts';
+import type { SessionTokens } from './tenancy/session-token.ts';
 import type { TenancyService } from './tenancy/tenancy-service.ts';
 import type { UsageLedger } from './usage/usage-ledger.ts';
 
@@ -21,6 +23,8 @@ export interface Services {
   tenancy: TenancyService;
   speech: SpeechService;
   renders: RenderService;
+  realtime: RealtimeService;
+  tokens: SessionTokens;
   /** Stops background workers (the speech engine's thread). */
   shutdown(): Promise<void>;
 }

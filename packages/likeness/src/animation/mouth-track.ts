@@ -84,6 +84,16 @@ export class MouthTrack {
     }
   }
 
+  /** Cuts the track at t (an interruption): later shapes go, the current one releases from t. */
+  truncate(t: number): void {
+    while (this.segments.length && this.segments[this.segments.length - 1]!.start >= t) this.segments.pop();
+    const last = this.segments[this.segments.length - 1];
+    if (last && last.end > t) {
+      last.end = t;
+      last.to = t + this.release;
+    }
+  }
+
   private weight(s: Segment, t: number): number {
     if (t < s.from || t > s.to) return 0;
     if (t < s.start)

@@ -7,6 +7,7 @@ import { Problem } from './problem.ts';
 import { registerCharacterRoutes } from './routes/characters.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerGenerateRoutes } from './routes/generate.ts';
+import { registerRealtimeRoutes } from './routes/realtime.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerTenancyRoutes } from './routes/tenancy.ts';
 import { registerUsageRoutes } from './routes/usage.ts';
@@ -65,9 +66,22 @@ export function createApp(services: () => Services) {
 
   app.use('/v1/*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    // EventSource cannot send headers: the events stream also takes ?token=.
+    const query = c.req.path.endsWith('/events') ? c.req.query('token') : undefined;
+    const match = query ? [query, query] : /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new Problem('unauthorized', 'Send your API key as "Authorization: Bearer <key>".');
-    const auth = await services().tenancy.authenticate(match[1]!);
+    const credential = match[1]!;
+    if (credential.startsWith('lst_')) {
+      // A session token opens its own session's media (WHEP, events) and nothing else.
+      const claims = services().tokens.verify(credential);
+      const scoped = new RegExp(`^/v1/sessions/${claims?.sid}/(whep(/[^/]+)?|events)$`);
+      if (!claims || !scoped.test(c.req.path)) {
+        throw new Problem('unauthorized', 'The session token is expired, invalid, or not for this resource.');
+      }
+      c.set('auth', { tenantId: claims.tid, keyId: 'session-token', role: 'member' });
+      return next();
+    }
+    const auth = await services().tenancy.authenticate(credential);
     if (!auth) throw new Problem('unauthorized', 'The API key is unknown or has been revoked.');
     c.set('auth', auth);
     await next();
@@ -76,6 +90,7 @@ export function createApp(services: () => Services) {
   registerCharacterRoutes(app, services);
   registerSessionRoutes(app, services);
   registerGenerateRoutes(app, services);
+  registerRealtimeRoutes(app, services);
   registerUsageRoutes(app, services);
   registerTenancyRoutes(app, services);
   registerVoiceRoutes(app);

@@ -24,15 +24,22 @@ export class UsageLedger {
     private readonly sessions: SessionService,
   ) {}
 
+  /**
+   * `final`: the last flush of media already sent when the session ended; recorded without requiring a live
+   * session (and without counting as activity).
+   */
   async record(args: {
     tenantId: string;
     sessionId: string;
     mediaSeconds: number;
     kind: string;
+    final?: boolean;
   }): Promise<void> {
     if (!Number.isFinite(args.mediaSeconds) || args.mediaSeconds < 0)
       throw new Error(`invalid media seconds ${args.mediaSeconds}`);
-    const session = await this.sessions.touch(args.tenantId, args.sessionId);
+    const session = args.final
+      ? await this.sessions.get(args.tenantId, args.sessionId)
+      : await this.sessions.touch(args.tenantId, args.sessionId);
     await this.db
       .insertInto('usage_entries')
       .values({

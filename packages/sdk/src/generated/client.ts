@@ -47,6 +47,24 @@ export function createLikenessClient(options: ClientOptions) {
     /** Make the character say a text: returns an MP4 (H.264 + AAC) (POST /v1/sessions/{id}/generate) */
     generateVideo: (args: { path: operations['generateVideo']['parameters']['path']; body: NonNullable<operations['generateVideo']['requestBody']>['content']['application/json'] }): Promise<Blob> =>
       request<Blob>(options, { method: 'POST', path: '/v1/sessions/{id}/generate', body: 'json', response: 'binary' }, args ?? {}),
+    /** A short-lived token (300 s) for an end user to connect to a realtime session (POST /v1/sessions/{id}/token) */
+    createSessionToken: (args: { path: operations['createSessionToken']['parameters']['path'] }): Promise<operations['createSessionToken']['responses'][201]['content']['application/json']> =>
+      request<operations['createSessionToken']['responses'][201]['content']['application/json']>(options, { method: 'POST', path: '/v1/sessions/{id}/token', body: 'none', response: 'json' }, args ?? {}),
+    /** Queue text for the live character to say (POST /v1/sessions/{id}/speak) */
+    speak: (args: { path: operations['speak']['parameters']['path']; body: NonNullable<operations['speak']['requestBody']>['content']['application/json'] }): Promise<operations['speak']['responses'][202]['content']['application/json']> =>
+      request<operations['speak']['responses'][202]['content']['application/json']>(options, { method: 'POST', path: '/v1/sessions/{id}/speak', body: 'json', response: 'json' }, args ?? {}),
+    /** Stop speaking now and drop everything queued (POST /v1/sessions/{id}/interrupt) */
+    interrupt: (args: { path: operations['interrupt']['parameters']['path'] }): Promise<operations['interrupt']['responses'][200]['content']['application/json']> =>
+      request<operations['interrupt']['responses'][200]['content']['application/json']>(options, { method: 'POST', path: '/v1/sessions/{id}/interrupt', body: 'none', response: 'json' }, args ?? {}),
+    /** WHEP (RFC 9725): send an SDP offer, receive the answer; audio and video in one peer connection (POST /v1/sessions/{id}/whep) */
+    whepConnect: (args: { path: operations['whepConnect']['parameters']['path']; body: NonNullable<operations['whepConnect']['requestBody']>['content']['application/sdp'] }): Promise<Blob> =>
+      request<Blob>(options, { method: 'POST', path: '/v1/sessions/{id}/whep', body: 'json', response: 'binary' }, args ?? {}),
+    /** End a WHEP connection (DELETE /v1/sessions/{id}/whep/{peer}) */
+    whepDisconnect: (args: { path: operations['whepDisconnect']['parameters']['path'] }): Promise<void> =>
+      request<void>(options, { method: 'DELETE', path: '/v1/sessions/{id}/whep/{peer}', body: 'none', response: 'none' }, args ?? {}),
+    /** Server-Sent Events: utterance.queued/started/finished, session.state, metrics (GET /v1/sessions/{id}/events) */
+    sessionEvents: (args: { path: operations['sessionEvents']['parameters']['path'] }): Promise<Blob> =>
+      request<Blob>(options, { method: 'GET', path: '/v1/sessions/{id}/events', body: 'none', response: 'binary' }, args ?? {}),
     /** Media seconds and minutes used, grouped by session, character or user (GET /v1/usage) */
     getUsage: (args?: { query?: operations['getUsage']['parameters']['query'] }): Promise<operations['getUsage']['responses'][200]['content']['application/json']> =>
       request<operations['getUsage']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/usage', body: 'none', response: 'json' }, args ?? {}),

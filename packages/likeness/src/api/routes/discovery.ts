@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Services } from '../../services.ts';
 import { PROBLEM_TYPES, type ProblemSlug } from '../problem.ts';
 import type { Api } from '../types.ts';
@@ -114,5 +115,9 @@ export function registerDiscoveryRoutes(
         `<p>Problem type <code>/problems/${slug}</code>, HTTP ${t.status}.</p><p>The response's <code>detail</code> says what to change.</p>`,
     );
   });
-  app.get('/', (c) => c.redirect('/docs'));
+  const studio = fs.readFile(
+    path.join(path.dirname(fileURLToPath(import.meta.url)), '../studio.html'),
+    'utf8',
+  );
+  app.get('/', async (c) => c.html(await studio));
 }

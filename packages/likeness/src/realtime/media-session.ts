@@ -1,0 +1,318 @@
+import { EventEmitter } from 'node:events';
+import type { FrameParams } from '../animation/frame-params.ts';
+import { IdleLayer } from '../animation/idle-layer.ts';
+import { MouthTrack } from '../animation/mouth-track.ts';
+import type { TimedViseme } from '../animation/visemes.ts';
+import { newId } from '../ids.ts';
+import type { Mood } from '../persona/persona.ts';
+import type { Identity } from '../registration/identity.ts';
+import type { SpeechService } from '../speech/speech-service.ts';
+import type { VoiceRef } from '../speech/voice-catalog.ts';
+import { resampleTo } from './resample.ts';
+
+export const SAMPLE_RATE = 48_000;
+export const TICK_SAMPLES = 480; // 10 ms
+export const FPS = 25;
+const TICKS_PER_FRAME = SAMPLE_RATE / TICK_SAMPLES / FPS; // 4
+
+/** Where audio and video go: a WebRTC peer, a LiveKit room, a test. */
+export interface MediaSink {
+  audio(samples: Int16Array): void;
+  video(rgba: Uint8Array, size: number, frame: number): void;
+}
+
+/** Draws a frame for parameters (the portrait renderer, or the test card). */
+export interface FrameSource {
+  readonly size: number;
+  render(params: FrameParams, frame: number, beep: boolean): Uint8Array;
+}
+
+interface Chunk {
+  samples: Int16Array; // 48 kHz
+  visemes: TimedViseme[]; // seconds from the chunk's first sample
+  beep?: boolean[];
+}
+
+interface Utterance {
+  id: string;
+  text: string;
+  chunks: Chunk[];
+  synthesized: boolean;
+  failed?: string;
+  started: boolean;
+  played: number; // samples sent
+  chunkIndex: number;
+  chunkOffset: number;
+  abort: AbortController;
+}
+
+export type MediaEvent =
+  | { type: 'utterance.queued'; utterance_id: string }
+  | { type: 'utterance.started'; utterance_id: string }
+  | {
+      type: 'utterance.finished';
+      utterance_id: string;
+      playback_position_ms: number;
+      interrupted: boolean;
+      error?: string;
+    }
+  | {
+      type: 'metrics';
+      fps: number;
+      queue_depth: number;
+      queued_audio_ms: number;
+      av_offset_ms: number;
+      viewers: number;
+    };
+
+export interface SpeakOptions {
+  voice: VoiceRef;
+  mood?: Mood;
+}
+
+/** Synthesises an utterance: the real speech pipeline, or the test card's beeps. */
+export type Synthesizer = (text: string, voice: VoiceRef, signal: AbortSignal) => AsyncIterable<Chunk>;
+
+export function speechSynthesizer(speech: SpeechService): Synthesizer {
+  return async function* (text, voice, signal) {
+    for await (const c of speech.stream(text, voice, { signal })) {
+      const offset = c.startSample / c.sampleRate;
+      yield {
+        samples: resampleTo(c.samples, c.sampleRate, SAMPLE_RATE),
+        visemes: c.visemes.map((v) => ({ ...v, start: v.start - offset, end: v.end - offset })),
+      };
+    }
+  };
+}
+
+/**
+ * One live character. The audio clock is the master: every 10 ms tick sends 480 samples at 48 kHz, and every
+ * 4th tick sends the video frame for the audio position it goes out with. Nothing is buffered ahead: what is
+ * sent is what is heard next, so the video can never drift from the audio. Between utterances the character
+ * idles (blinks, breath, sway, eye contact). Utterances queue; an interrupt stops speech at the next tick.
+ *
+ * Events: utterance.queued / started / finished (exactly once per utterance, counting samples actually sent),
+ * and metrics once a second.
+ */
+export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> {
+  private readonly sinks = new Set<MediaSink>();
+  private readonly queue: Utterance[] = [];
+  private readonly mouth = new MouthTrack([], { fps: FPS });
+  private readonly idle: IdleLayer;
+  private position = 0; // samples sent since start
+  private ticks = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private clockStart = 0;
+  private framesThisSecond = 0;
+  private lastMetrics = 0;
+  private closed = false;
+  /** Seconds of media sent while someone was watching: read and reset by the usage meter. */
+  unmeteredSeconds = 0;
+
+  constructor(
+    private readonly opts: {
+      identity: Identity;
+      frames: FrameSource;
+      synthesize: Synthesizer;
+      mood: Mood;
+      seed: number;
+    },
+  ) {
+    super();
+    this.idle = new IdleLayer(opts.identity.idle, opts.seed, opts.mood);
+  }
+
+  get viewers(): number {
+    return this.sinks.size;
+  }
+
+  get timeS(): number {
+    return this.position / SAMPLE_RATE;
+  }
+
+  attach(sink: MediaSink): () => void {
+    this.sinks.add(sink);
+    this.start();
+    return () => this.sinks.delete(sink);
+  }
+
+  speak(text: string, opts: SpeakOptions): string {
+    if (this.closed) throw new Error('media session closed');
+    const u: Utterance = {
+      id: newId('utt'),
+      text,
+      chunks: [],
+      synthesized: false,
+      started: false,
+      played: 0,
+      chunkIndex: 0,
+      chunkOffset: 0,
+      abort: new AbortController(),
+    };
+    this.queue.push(u);
+    this.emit('event', { type: 'utterance.queued', utterance_id: u.id });
+    void (async () => {
+      try {
+        for await (const chunk of this.opts.synthesize(text, opts.voice, u.abort.signal))
+          u.chunks.push(chunk);
+      } catch (err) {
+        u.failed = (err as Error).message;
+      } finally {
+        u.synthesized = true;
+      }
+    })();
+    this.start();
+    return u.id;
+  }
+
+  /** Stops speech now and drops everything queued; each dropped utterance finishes (interrupted) once. */
+  interrupt(): number {
+    const dropped = this.queue.splice(0);
+    for (const u of dropped) this.finish(u, true);
+    this.mouth.truncate(this.timeS);
+    return dropped.length;
+  }
+
+  start(): void {
+    if (this.timer || this.closed) return;
+    this.clockStart = performance.now() - this.ticks * 10;
+    this.lastMetrics = performance.now();
+    this.schedule();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.interrupt();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.sinks.clear();
+  }
+
+  /** Drift-free pacing: each tick is due at clockStart + 10 ms x tick; late ticks are sent at once, in order. */
+  private schedule() {
+    const now = performance.now();
+    const due = Math.floor((now - this.clockStart) / 10) + 1;
+    // After a stall (e.g. a long GC), do not burst more than 100 ms: skip the clock forward instead.
+    if (due - this.ticks > 10) this.clockStart += (due - this.ticks - 10) * 10;
+    const target = Math.floor((performance.now() - this.clockStart) / 10) + 1;
+    while (this.ticks < target && !this.closed) this.tick();
+    if (this.closed) return;
+    const next = this.clockStart + this.ticks * 10;
+    this.timer = setTimeout(() => this.schedule(), Math.max(0, next - performance.now()));
+  }
+
+  private tick() {
+    const audio = this.nextAudio();
+    if (this.ticks % TICKS_PER_FRAME === 0) this.sendFrame(this.ticks / TICKS_PER_FRAME);
+    for (const sink of this.sinks) sink.audio(audio);
+    if (this.sinks.size > 0) this.unmeteredSeconds += TICK_SAMPLES / SAMPLE_RATE;
+    this.position += TICK_SAMPLES;
+    this.ticks++;
+    const now = performance.now();
+    if (now - this.lastMetrics >= 1000) {
+      const queued = this.queue.reduce(
+        (s, u) => s + u.chunks.reduce((a, c) => a + c.samples.length, 0) - u.played,
+        0,
+      );
+      this.emit('event', {
+        type: 'metrics',
+        fps: Math.round((this.framesThisSecond * 1000) / (now - this.lastMetrics)),
+        queue_depth: this.queue.length,
+        queued_audio_ms: Math.round((queued / SAMPLE_RATE) * 1000),
+        // Frame n is rendered for the audio position it is sent with: the offset at the sender is what
+        // remains between the frame's time and the tick's first sample (zero by construction).
+        av_offset_ms: 0,
+        viewers: this.sinks.size,
+      });
+      this.framesThisSecond = 0;
+      this.lastMetrics = now;
+    }
+  }
+
+  private sendFrame(n: number) {
+    if (this.sinks.size === 0) return; // nobody watching: keep the clock, skip the pixels
+    const t = this.timeS;
+    const m = this.mouth.at(t);
+    const idle = this.idle.at(t, m.speaking);
+    const params: FrameParams = {
+      ...idle,
+      ...m.shape,
+      viseme: m.viseme,
+      smile: idle.smile * (1 - 0.6 * m.speaking),
+    };
+    const rgba = this.opts.frames.render(params, n, this.isBeepFrame(this.position));
+    for (const sink of this.sinks) sink.video(rgba, this.opts.frames.size, n);
+    this.framesThisSecond++;
+  }
+
+  /** The next 10 ms of audio: the head utterance's samples, or silence. */
+  private nextAudio(): Int16Array {
+    const out = new Int16Array(TICK_SAMPLES);
+    let filled = 0;
+    while (filled < TICK_SAMPLES && this.queue.length > 0) {
+      const u = this.queue[0]!;
+      if (u.failed && u.chunkIndex >= u.chunks.length) {
+        this.queue.shift();
+        this.finish(u, false, u.failed);
+        continue;
+      }
+      // Start only with a whole first sentence in hand: later ones synthesise ~50x faster than they play.
+      if (!u.started && u.chunks.length === 0) break;
+      const chunk = u.chunks[u.chunkIndex];
+      if (!chunk) {
+        if (u.synthesized) {
+          this.queue.shift();
+          this.finish(u, false);
+          continue;
+        }
+        break; // underrun: silence now; the next chunk's visemes will be placed where its audio starts
+      }
+      if (!u.started) {
+        u.started = true;
+        this.emit('event', { type: 'utterance.started', utterance_id: u.id });
+      }
+      if (u.chunkOffset === 0) {
+        const at = (this.position + filled) / SAMPLE_RATE;
+        this.mouth.append(chunk.visemes.map((v) => ({ ...v, start: v.start + at, end: v.end + at })));
+        if (chunk.beep) this.markBeeps(chunk, this.position + filled);
+      }
+      const take = Math.min(TICK_SAMPLES - filled, chunk.samples.length - u.chunkOffset);
+      out.set(chunk.samples.subarray(u.chunkOffset, u.chunkOffset + take), filled);
+      filled += take;
+      u.chunkOffset += take;
+      u.played += take;
+      if (u.chunkOffset >= chunk.samples.length) {
+        u.chunkIndex++;
+        u.chunkOffset = 0;
+      }
+    }
+    return out;
+  }
+
+  /** Test card: audio positions where a beep starts (each lasts one video frame). */
+  private beeps: number[] = [];
+
+  private markBeeps(chunk: Chunk, at: number) {
+    chunk.beep!.forEach((on, i) => {
+      if (on) this.beeps.push(at + i * TICK_SAMPLES * TICKS_PER_FRAME);
+    });
+  }
+
+  private isBeepFrame(position: number): boolean {
+    const frame = TICK_SAMPLES * TICKS_PER_FRAME;
+    while (this.beeps.length && this.beeps[0]! + frame <= position) this.beeps.shift();
+    return this.beeps.length > 0 && position >= this.beeps[0]! && position < this.beeps[0]! + frame;
+  }
+
+  private finish(u: Utterance, interrupted: boolean, error?: string) {
+    u.abort.abort();
+    this.emit('event', {
+      type: 'utterance.finished',
+      utterance_id: u.id,
+      playback_position_ms: Math.round((u.played / SAMPLE_RATE) * 1000),
+      interrupted,
+      ...(error ? { error } : {}),
+    });
+  }
+}

@@ -1,0 +1,93 @@
+import type { MediaSink } from '../realtime/media-session.ts';
+import { SAMPLE_RATE } from '../realtime/media-session.ts';
+import { type I420Frame, loadWrtc, type PeerConnection, type Track } from './wrtc.ts';
+
+export const ICE_GATHERING_TIMEOUT_MS = 5000;
+
+/**
+ * One WHEP viewer (RFC 9725): a peer connection that sends the session's audio and video on one transport.
+ * Non-trickle: the answer is returned once ICE gathering has finished, so a plain HTTP POST is the whole
+ * signalling. Frames arrive as RGBA and are converted to I420 natively (libyuv inside libwebrtc).
+ */
+export class WhepPeer implements MediaSink {
+  readonly id: string;
+  private readonly pc: PeerConnection;
+  private readonly tracks: Track[];
+  private readonly videoSource;
+  private readonly audioSource;
+  private i420: I420Frame | undefined;
+  private closed = false;
+  onClosed: (() => void) | undefined;
+
+  constructor(id: string) {
+    const wrtc = loadWrtc();
+    this.id = id;
+    this.pc = new wrtc.RTCPeerConnection({ iceServers: [] });
+    this.videoSource = new wrtc.nonstandard.RTCVideoSource();
+    this.audioSource = new wrtc.nonstandard.RTCAudioSource();
+    const video = this.videoSource.createTrack();
+    const audio = this.audioSource.createTrack();
+    this.tracks = [video, audio];
+    const stream = new wrtc.MediaStream([video, audio]);
+    this.pc.addTrack(audio, stream);
+    this.pc.addTrack(video, stream);
+    this.pc.onconnectionstatechange = () => {
+      if (['failed', 'closed', 'disconnected'].includes(this.pc.connectionState)) this.close();
+    };
+  }
+
+  /** Takes the viewer's SDP offer and returns the complete answer. */
+  async answer(offerSdp: string): Promise<string> {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    await new Promise<void>((resolve) => {
+      if (this.pc.iceGatheringState === 'complete') return resolve();
+      const timer = setTimeout(resolve, ICE_GATHERING_TIMEOUT_MS);
+      this.pc.onicegatheringstatechange = () => {
+        if (this.pc.iceGatheringState === 'complete') {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+    });
+    return this.pc.localDescription!.sdp;
+  }
+
+  audio(samples: Int16Array): void {
+    if (this.closed) return;
+    this.audioSource.onData({
+      samples,
+      sampleRate: SAMPLE_RATE,
+      bitsPerSample: 16,
+      channelCount: 1,
+      numberOfFrames: samples.length,
+    });
+  }
+
+  video(rgba: Uint8Array, size: number): void {
+    if (this.closed) return;
+    this.i420 ??= { width: size, height: size, data: new Uint8ClampedArray((size * size * 3) / 2) };
+    loadWrtc().nonstandard.rgbaToI420(
+      {
+        width: size,
+        height: size,
+        data: new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength),
+      },
+      this.i420,
+    );
+    this.videoSource.onFrame(this.i420);
+  }
+
+  get state(): string {
+    return this.pc.connectionState;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.tracks) t.stop();
+    this.pc.close();
+    this.onClosed?.();
+  }
+}
