@@ -66,7 +66,7 @@ describe('Likeness API', () => {
       .filter((c) => c.is_cast)
       .map((c) => c.slug)
       .sort();
-    assert.deepEqual(cast, ['kai', 'mika', 'nora', 'walter']);
+    assert.deepEqual(cast, ['kai', 'mika', 'nora', 'test-card', 'walter']);
     for (const c of data.filter((x) => x.is_cast)) {
       assert.ok(c.voice.id && c.persona.prompt.length > 20, `${c.slug} has a voice and a persona`);
       assert.equal(c.identity.landmark_count, 478);
@@ -405,7 +405,7 @@ describe('Likeness API', () => {
     assert.match(tenant.id, /^ten_/);
     const other = t.clientFor(api_key.key);
     const theirs = await other.listCharacters({ query: { limit: 100 } });
-    assert.deepEqual(theirs.data.map((c) => c.slug).sort(), ['kai', 'mika', 'nora', 'walter']);
+    assert.deepEqual(theirs.data.map((c) => c.slug).sort(), ['kai', 'mika', 'nora', 'test-card', 'walter']);
     assert.equal((await problemOf(() => other.getCharacter({ path: { id: adaId } }))).status, 404);
     assert.equal((await problemOf(() => other.deleteCharacter({ path: { id: adaId } }))).status, 404);
     assert.equal((await problemOf(() => other.getCharacterPortrait({ path: { id: adaId } }))).status, 404);

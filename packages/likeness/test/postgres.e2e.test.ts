@@ -27,7 +27,7 @@ describe('on a PostgreSQL server (DATABASE_URL)', () => {
     };
     assert.deepEqual([health.backend, health.database], ['postgres', 'ok']);
     const cast = (await t.client.listCharacters()).data.map((c) => c.slug).sort();
-    assert.deepEqual(cast, ['kai', 'mika', 'nora', 'walter']);
+    assert.deepEqual(cast, ['kai', 'mika', 'nora', 'test-card', 'walter']);
   });
 
   it('registers, caches, runs sessions and meters usage, and survives a restart', async () => {

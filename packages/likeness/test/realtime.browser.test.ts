@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser.ts';
+import { pairOffsets, SYNC_PROBE } from './helpers/sync-probe.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from './helpers/test-server.ts';
 
 type Ev = {
@@ -165,6 +166,50 @@ describe('realtime in the browser (WHEP)', () => {
     );
     assert.deepEqual([f2[0]!.interrupted, f2[0]!.playback_position_ms], [true, 0]);
     assert.equal(all.filter((e) => e.utterance_id === second && e.type === 'utterance.started').length, 0);
+  });
+
+  it('test card: white frames and beeps line up (A/V offset measured in the browser)', async () => {
+    const card = await chrome.browser.newPage();
+    try {
+      await card.goto(`${t.server.url}/?key=${ADMIN_KEY}&character=test-card`);
+      await card.waitForFunction(
+        () => (document.getElementById('character') as HTMLSelectElement).value !== '',
+      );
+      await card.evaluate('window.likeness.connect()');
+      await card.waitForFunction(
+        'window.likenessStream && window.likenessStream.getVideoTracks().length > 0',
+        undefined,
+        { timeout: 15_000 },
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      await card.evaluate(SYNC_PROBE);
+      const id = (await card.evaluate('window.likeness.state.session')) as string;
+      const res = await fetch(`${t.server.url}/v1/sessions/${id}/speak`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'x'.repeat(60) }), // 4 beeps
+      });
+      assert.equal(res.status, 202);
+      await new Promise((r) => setTimeout(r, 5500));
+      const probe = (await card.evaluate(
+        '({ white: window.syncProbe.white, beeps: window.syncProbe.beeps })',
+      )) as { white: number[]; beeps: number[] };
+      assert.equal(probe.beeps.length, 4, `4 beeps heard (${probe.beeps.length})`);
+      assert.equal(probe.white.length, 4, `4 white frames seen (${probe.white.length})`);
+      const offsets = pairOffsets(probe.white, probe.beeps);
+      assert.equal(offsets.length, 4, 'every beep has its white frame');
+      console.log(
+        `test card A/V offsets (ms, + = video later): ${offsets.map((o) => o.toFixed(0)).join(', ')}`,
+      );
+      // A loose bound for a shared machine; the bench reports the real numbers.
+      assert.ok(
+        offsets.every((o) => Math.abs(o) < 200),
+        `offsets ${offsets.map((o) => o.toFixed(0))}`,
+      );
+      await card.evaluate('window.likeness.disconnect()');
+    } finally {
+      await card.close();
+    }
   });
 
   it('meters media seconds and ends cleanly: DELETE tears the connection down', async () => {

@@ -6,6 +6,8 @@ import type { VoiceRef } from '../speech/voice-catalog.ts';
 /** The fictional default cast, present in every tenant. Portraits and licenses: packages/likeness/cast/. */
 export interface CastMember {
   slug: string;
+  /** Diagnostic characters (the sync test card) are seeded like the cast but are not fictional people. */
+  diagnostic?: boolean;
   name: string;
   portraitFile: string;
   voice: VoiceRef;
@@ -64,6 +66,21 @@ export const DEFAULT_CAST: CastMember[] = [
         'You are Nora, a calm front-desk receptionist at a small clinic. You are warm, precise and brief, ' +
         'and you never give medical advice: you book, explain and reassure.',
       greeting: 'Good morning, how can I help you?',
+      mood: 'neutral',
+    },
+  },
+  {
+    // The sync test card: in realtime sessions its frames show their number and flash white exactly when its
+    // audio beeps (once a second). The portrait is Kai's: it only matters for stills and on-demand videos.
+    slug: 'test-card',
+    name: 'Test card',
+    diagnostic: true,
+    portraitFile: path.join(CAST_DIR, 'kai.png'),
+    voice: { provider: 'flite', id: 'slt' },
+    persona: {
+      prompt:
+        'Diagnostic test card. Each speak request plays a beep once a second for (text length / 15) seconds.',
+      greeting: 'Beep.',
       mood: 'neutral',
     },
   },

@@ -27,7 +27,7 @@ export interface FrameSource {
   render(params: FrameParams, frame: number, beep: boolean): Uint8Array;
 }
 
-interface Chunk {
+export interface Chunk {
   samples: Int16Array; // 48 kHz
   visemes: TimedViseme[]; // seconds from the chunk's first sample
   beep?: boolean[];
@@ -259,6 +259,13 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
       }
       // Start only with a whole first sentence in hand: later ones synthesise ~50x faster than they play.
       if (!u.started && u.chunks.length === 0) break;
+      // Test-card beeps start on a video frame boundary, so a beep covers whole frames only.
+      if (
+        !u.started &&
+        u.chunks[0]!.beep &&
+        (this.position + filled) % (TICK_SAMPLES * TICKS_PER_FRAME) !== 0
+      )
+        break;
       const chunk = u.chunks[u.chunkIndex];
       if (!chunk) {
         if (u.synthesized) {

@@ -7,6 +7,7 @@ import { isLive } from '../sessions/lifecycle.ts';
 import type { VoiceRef } from '../speech/voice-catalog.ts';
 import { WhepPeer } from '../transport/whep-peer.ts';
 import { type MediaEvent, RealtimeMediaSession, speechSynthesizer } from './media-session.ts';
+import { beepSynthesizer, TEST_CARD_SLUG, TestCardFrames } from './test-card.ts';
 
 const METER_INTERVAL_MS = 5000;
 export const MAX_VIEWERS_PER_SESSION = 4;
@@ -71,10 +72,14 @@ export class RealtimeService {
         const character = await svc.characters.get(tenantId, s.character_id);
         const identity = await svc.registrar.load(character.identity.id);
         const renderer = await svc.renders.renderer(identity.id, svc.config.limits.portraitSize);
+        // The test card runs through the same clock, queue and transports; only its pictures and sound differ.
+        const testCard = character.slug === TEST_CARD_SLUG;
         const media = new RealtimeMediaSession({
           identity,
-          frames: { size: renderer.size, render: (p) => renderer.render(p) },
-          synthesize: speechSynthesizer(svc.speech),
+          frames: testCard
+            ? new TestCardFrames(renderer.size)
+            : { size: renderer.size, render: (p) => renderer.render(p) },
+          synthesize: testCard ? beepSynthesizer : speechSynthesizer(svc.speech),
           mood: character.persona.mood,
           seed: seedFrom(`${identity.id}\u0000${sessionId}`),
         });

@@ -1,0 +1,54 @@
+/**
+ * Installed in a page that plays the test card: records when white frames are presented
+ * (requestVideoFrameCallback) and when beeps arrive in the audio (ScriptProcessor on the received stream),
+ * both on the page's performance clock. A string, so no TypeScript helpers leak into the page.
+ */
+export const SYNC_PROBE = `(() => {
+  const video = document.getElementById('video');
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 16;
+  const g = canvas.getContext('2d', { willReadFrequently: true });
+  const probe = { white: [], beeps: [], frames: [], lastWhite: false, lastBeep: -1 };
+  window.syncProbe = probe;
+  const onFrame = (now, meta) => {
+    g.drawImage(video, 0, 0, 16, 16);
+    const px = g.getImageData(1, 1, 1, 1).data;
+    const white = px[0] > 200 && px[1] > 200 && px[2] > 200;
+    const t = meta.expectedDisplayTime || now;
+    probe.frames.push(t);
+    if (white && !probe.lastWhite) probe.white.push(t);
+    probe.lastWhite = white;
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+  const ctx = new AudioContext();
+  const source = ctx.createMediaStreamSource(new MediaStream(window.likenessStream.getAudioTracks()));
+  const proc = ctx.createScriptProcessor(256, 1, 1);
+  proc.onaudioprocess = (e) => {
+    const data = e.inputBuffer.getChannelData(0);
+    // Heard = arrival in the graph + this processor's buffer + the context's own output latency.
+    const heardDelay = (256 / ctx.sampleRate + (ctx.baseLatency || 0) + (ctx.outputLatency || 0)) * 1000;
+    const arrived = performance.now() + heardDelay;
+    for (let i = 0; i < data.length; i++) {
+      if (Math.abs(data[i]) > 0.2) {
+        const t = arrived - ((data.length - i) / ctx.sampleRate) * 1000;
+        if (t - probe.lastBeep > 500) probe.beeps.push(t);
+        probe.lastBeep = t;
+        break;
+      }
+    }
+  };
+  source.connect(proc);
+  proc.connect(ctx.destination);
+  probe.ctx = ctx;
+})()`;
+
+/** Pairs each beep with the first white frame near it; offset > 0 means the picture came after the sound. */
+export function pairOffsets(white: number[], beeps: number[], windowMs = 400): number[] {
+  const out: number[] = [];
+  for (const b of beeps) {
+    const w = white.find((x) => Math.abs(x - b) < windowMs);
+    if (w !== undefined) out.push(w - b);
+  }
+  return out;
+}
