@@ -220,8 +220,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
         fps: Math.round((this.framesThisSecond * 1000) / (now - this.lastMetrics)),
         queue_depth: this.queue.length,
         queued_audio_ms: Math.round((queued / SAMPLE_RATE) * 1000),
-        // Frame n is rendered for the audio position it is sent with: the offset at the sender is what
-        // remains between the frame's time and the tick's first sample (zero by construction).
+        // Frame n is rendered for the audio position it goes out with: zero offset at the sender by construction.
         av_offset_ms: 0,
         viewers: this.sinks.size,
       });

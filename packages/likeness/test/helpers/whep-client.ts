@@ -7,7 +7,12 @@ interface Sink {
 }
 
 /** A WHEP viewer in Node (libwebrtc via @roamhq/wrtc): for tests and benchmarks that need many viewers. */
-export async function connectWhep(baseUrl: string, whepUrl: string, token: string) {
+export async function connectWhep(
+  baseUrl: string,
+  whepUrl: string,
+  token: string,
+  opts: { decode?: boolean } = {},
+) {
   const wrtc = loadWrtc() as unknown as {
     RTCPeerConnection: new () => {
       addTransceiver(kind: string, o: unknown): void;
@@ -19,6 +24,9 @@ export async function connectWhep(baseUrl: string, whepUrl: string, token: strin
       onicegatheringstatechange: (() => void) | null;
       ontrack: ((e: { track: { kind: string } }) => void) | null;
       close(): void;
+      getStats(): Promise<
+        Map<string, { type: string; kind?: string; framesReceived?: number; packetsReceived?: number }>
+      >;
     };
     nonstandard: { RTCVideoSink: new (t: unknown) => Sink; RTCAudioSink: new (t: unknown) => Sink };
   };
@@ -26,6 +34,7 @@ export async function connectWhep(baseUrl: string, whepUrl: string, token: strin
   const stats = { frames: 0, audioFrames: 0, loudAudioFrames: 0, frameTimes: [] as number[] };
   const sinks: Sink[] = [];
   pc.ontrack = (e) => {
+    if (opts.decode === false) return; // count frames from RTP stats only (no decoding cost in this process)
     if (e.track.kind === 'video') {
       const sink = new wrtc.nonstandard.RTCVideoSink(e.track);
       sink.onframe = () => {
@@ -59,6 +68,14 @@ export async function connectWhep(baseUrl: string, whepUrl: string, token: strin
   return {
     stats,
     resource: res.headers.get('location')!,
+    /** Video frames received per RTP statistics (works without decoding). */
+    async framesReceived(): Promise<number> {
+      let n = 0;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') n = s.framesReceived ?? 0;
+      });
+      return n;
+    },
     close() {
       for (const s of sinks) s.stop();
       pc.close();

@@ -1,0 +1,236 @@
+/// <reference lib="dom" />
+/**
+ * Realtime numbers, measured in Debian's Chromium over loopback against a real server (child process):
+ *   - speak -> first speaking frame on screen (p50, p95 over 20 utterances), with the sync test card: its first
+ *     frame of each utterance is white, so "first speaking frame" is exact;
+ *   - A/V offset from the test card over 60 s (mean, worst): white frame presented vs beep heard;
+ *   - received fps, inter-frame delay p99, frames dropped over those 60 s;
+ *   - the most concurrent 512x512 sessions this machine holds at 25 fps (Node WebRTC viewers, real renderer).
+ * Targets (issue 4): p50 <= 250 ms; offset within +-40 ms; 25 fps with inter-frame p99 <= 60 ms; >= 6 sessions.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium } from '../packages/likeness/test/helpers/browser.ts';
+import { pairOffsets, SYNC_PROBE } from '../packages/likeness/test/helpers/sync-probe.ts';
+import { connectWhep } from '../packages/likeness/test/helpers/whep-client.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const KEY = 'lk_bench_key_0123456789';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (v: number[], p: number) =>
+  [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))] ?? Number.NaN;
+const r1 = (v: number) => Math.round(v * 10) / 10;
+const short = process.argv.includes('--short'); // 15 s instead of 60 s, 8 utterances instead of 20
+
+async function startServer(): Promise<{ child: ChildProcess; base: string }> {
+  const port = 19000 + Math.floor(Math.random() * 2000);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-rt-'));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'packages/likeness/src/main.ts')],
+    {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LIKENESS_DATA_DIR: dataDir,
+        LIKENESS_API_KEY: KEY,
+        LOG_LEVEL: 'warn',
+        LIKENESS_MAX_CONCURRENT_SESSIONS: '100',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {}
+    await sleep(50);
+  }
+  return { child, base };
+}
+
+const api = async (base: string, method: string, p: string, body?: unknown) => {
+  const res = await fetch(base + p, {
+    method,
+    headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return res.status === 204 ? null : res.json();
+};
+
+const { child, base } = await startServer();
+const chrome = await launchChromium();
+const result: Record<string, unknown> = {};
+try {
+  const page = await chrome.browser.newPage();
+  await page.goto(`${base}/?key=${KEY}&character=test-card`);
+  await page.waitForFunction(() => (document.getElementById('character') as HTMLSelectElement).value !== '');
+  await page.evaluate('window.likeness.connect()');
+  await page.waitForFunction(
+    'window.likenessStream && window.likenessStream.getVideoTracks().length > 0',
+    undefined,
+    { timeout: 20_000 },
+  );
+  await sleep(2000);
+  await page.evaluate(SYNC_PROBE);
+  await sleep(500);
+
+  // 1. speak -> first speaking frame (the speak request is sent from the page: one clock for both ends).
+  const latencies: number[] = [];
+  const soundLatencies: number[] = [];
+  for (let i = 0; i < (short ? 8 : 20); i++) {
+    const t0 = (await page.evaluate(`(async () => {
+      const t0 = performance.now();
+      await fetch('/v1/sessions/' + window.likeness.state.session + '/speak', { method: 'POST',
+        headers: { authorization: 'Bearer ${KEY}', 'content-type': 'application/json' }, body: JSON.stringify({ text: 'x' }) });
+      return t0; })()`)) as number;
+    await sleep(1300);
+    const probe = (await page.evaluate(
+      '({ white: window.syncProbe.white, beeps: window.syncProbe.beeps })',
+    )) as { white: number[]; beeps: number[] };
+    const w = probe.white.find((x) => x > t0);
+    const b = probe.beeps.find((x) => x > t0);
+    if (w !== undefined) latencies.push(w - t0);
+    if (b !== undefined) soundLatencies.push(b - t0);
+  }
+  result.speak_to_first_frame_ms = {
+    p50: r1(pct(latencies, 0.5)),
+    p95: r1(pct(latencies, 0.95)),
+    n: latencies.length,
+    target_p50: 250,
+  };
+  result.speak_to_first_sound_ms = { p50: r1(pct(soundLatencies, 0.5)), p95: r1(pct(soundLatencies, 0.95)) };
+
+  // 2. 60 s of beeps: A/V offset, fps, inter-frame delay, drops.
+  const seconds = short ? 15 : 60;
+  const stats = () =>
+    page.evaluate(async () => {
+      const pc = (window as unknown as { likeness: { state: { pc: RTCPeerConnection } } }).likeness.state.pc;
+      const out = {
+        framesDecoded: 0,
+        framesDropped: 0,
+        totalInterFrameDelay: 0,
+        totalSquaredInterFrameDelay: 0,
+        concealedSamples: 0,
+        totalSamplesReceived: 0,
+      };
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video')
+          Object.assign(out, {
+            framesDecoded: s.framesDecoded,
+            framesDropped: s.framesDropped ?? 0,
+            totalInterFrameDelay: s.totalInterFrameDelay,
+            totalSquaredInterFrameDelay: s.totalSquaredInterFrameDelay,
+          });
+        if (s.type === 'inbound-rtp' && s.kind === 'audio')
+          Object.assign(out, {
+            concealedSamples: s.concealedSamples,
+            totalSamplesReceived: s.totalSamplesReceived,
+          });
+      });
+      return out;
+    });
+  const before = await stats();
+  const tStart = (await page.evaluate('performance.now()')) as number;
+  await page.evaluate(`fetch('/v1/sessions/' + window.likeness.state.session + '/speak', { method: 'POST',
+    headers: { authorization: 'Bearer ${KEY}', 'content-type': 'application/json' }, body: JSON.stringify({ text: 'x'.repeat(${seconds * 15}) }) })`);
+  await sleep(seconds * 1000 + 1500);
+  const after = await stats();
+  const probe = (await page.evaluate(
+    '({ white: window.syncProbe.white, beeps: window.syncProbe.beeps, frames: window.syncProbe.frames })',
+  )) as {
+    white: number[];
+    beeps: number[];
+    frames: number[];
+  };
+  const offsets = pairOffsets(
+    probe.white.filter((x) => x > tStart),
+    probe.beeps.filter((x) => x > tStart),
+  );
+  const frames = after.framesDecoded - before.framesDecoded;
+  const n = frames - 1;
+  const meanDelay = (after.totalInterFrameDelay - before.totalInterFrameDelay) / n;
+  const sqDelay = (after.totalSquaredInterFrameDelay - before.totalSquaredInterFrameDelay) / n;
+  const presented = probe.frames.filter((x) => x > tStart);
+  const intervals = presented.slice(1).map((x, i) => x - presented[i]!);
+  result.av_offset_ms = {
+    seconds,
+    beeps_paired: offsets.length,
+    mean: r1(offsets.reduce((s, x) => s + x, 0) / offsets.length),
+    worst: r1(offsets.reduce((m, x) => (Math.abs(x) > Math.abs(m) ? x : m), 0)),
+    sign: '+ = picture after sound',
+    target: '+-40',
+  };
+  result.received_video = {
+    fps: r1(frames / ((seconds * 1000 + 1500) / 1000)),
+    inter_frame_delay_ms_mean: r1(meanDelay * 1000),
+    inter_frame_delay_ms_std: r1(Math.sqrt(Math.max(0, sqDelay - meanDelay * meanDelay)) * 1000),
+    presented_interval_ms_p99: r1(pct(intervals, 0.99)),
+    frames_dropped: after.framesDropped - before.framesDropped,
+    audio_concealed_samples: after.concealedSamples - before.concealedSamples,
+    target_fps: 25,
+    target_inter_frame_p99_ms: 60,
+  };
+  await page.evaluate('window.likeness.disconnect()');
+  await page.close();
+
+  // 3. Concurrent sessions, each with a viewer receiving 512x512 at 25 fps.
+  const kai = (
+    (await api(base, 'GET', '/v1/characters?limit=100')) as { data: { id: string; slug: string }[] }
+  ).data.find((c) => c.slug === 'kai')!;
+  const capacity: Record<string, { min_fps: number; mean_fps: number }> = {};
+  let held = 0;
+  for (const count of [2, 4, 6, 8, 10]) {
+    const viewers = [];
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const s = (await api(base, 'POST', '/v1/sessions', {
+        character_id: kai.id,
+        user_id: `load${i}`,
+        mode: 'realtime',
+      })) as { id: string };
+      const tok = (await api(base, 'POST', `/v1/sessions/${s.id}/token`)) as {
+        token: string;
+        whep_url: string;
+      };
+      ids.push(s.id);
+      viewers.push(await connectWhep(base, tok.whep_url, tok.token, { decode: false }));
+    }
+    for (const id of ids)
+      await api(base, 'POST', `/v1/sessions/${id}/speak`, {
+        text: 'I am talking continuously so that every frame has a moving mouth to render. '.repeat(3),
+      });
+    await sleep(3000);
+    const start = await Promise.all(viewers.map((v) => v.framesReceived()));
+    await sleep(8000);
+    const end = await Promise.all(viewers.map((v) => v.framesReceived()));
+    const fps = viewers.map((_, i) => (end[i]! - start[i]!) / 8);
+    capacity[String(count)] = {
+      min_fps: r1(Math.min(...fps)),
+      mean_fps: r1(fps.reduce((a, b) => a + b, 0) / fps.length),
+    };
+    for (const v of viewers) v.close();
+    for (const id of ids) await api(base, 'DELETE', `/v1/sessions/${id}`);
+    await sleep(1000);
+    if (Math.min(...fps) >= 24) held = count;
+    else break;
+  }
+  result.concurrent_sessions = {
+    held_at_25fps: held,
+    by_count: capacity,
+    target: 6,
+    note: 'viewers count received frames from RTP stats (no decoding) in the bench process, on the same 2 cores',
+  };
+} finally {
+  await chrome.close();
+  child.kill('SIGTERM');
+}
+console.log(
+  JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, ...result }, null, 2),
+);
+process.exit(0);
