@@ -8,50 +8,25 @@
  *   - the most concurrent 512x512 sessions this machine holds at 25 fps (Node WebRTC viewers, real renderer).
  * Targets (issue 4): p50 <= 250 ms; offset within +-40 ms; 25 fps with inter-frame p99 <= 60 ms; >= 6 sessions.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../packages/likeness/test/helpers/browser.ts';
 import { pairOffsets, SYNC_PROBE } from '../packages/likeness/test/helpers/sync-probe.ts';
 import { connectWhep } from '../packages/likeness/test/helpers/whep-client.ts';
+import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const KEY = 'lk_bench_key_0123456789';
+const KEY = BENCH_KEY;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (v: number[], p: number) =>
   [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))] ?? Number.NaN;
 const r1 = (v: number) => Math.round(v * 10) / 10;
 const short = process.argv.includes('--short'); // 15 s instead of 60 s, 8 utterances instead of 20
 
-async function startServer(): Promise<{ child: ChildProcess; base: string }> {
+function startServer() {
   const port = 19000 + Math.floor(Math.random() * 2000);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-rt-'));
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(root, 'packages/likeness/src/main.ts')],
-    {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LIKENESS_DATA_DIR: dataDir,
-        LIKENESS_API_KEY: KEY,
-        LOG_LEVEL: 'warn',
-        LIKENESS_MAX_CONCURRENT_SESSIONS: '100',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  for (;;) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {}
-    await sleep(50);
-  }
-  return { child, base };
+  return startBenchServer({ dataDir, port, env: { LIKENESS_MAX_CONCURRENT_SESSIONS: '100' } });
 }
 
 const api = async (base: string, method: string, p: string, body?: unknown) => {

@@ -12,11 +12,10 @@
  *   - a contact sheet (every 4th frame, viseme under each) in bench-out/contact-sheet.png.
  * Timings are wall clock on a shared machine: read them as indications, compare ratios.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { AnimationTrack } from '../packages/likeness/src/animation/animation-track.ts';
 import { NEUTRAL_FRAME } from '../packages/likeness/src/animation/frame-params.ts';
@@ -27,9 +26,10 @@ import { encodePng, identityFromImage } from '../packages/likeness/src/registrat
 import { PortraitRenderer } from '../packages/likeness/src/render/renderer.ts';
 import { FliteEngine } from '../packages/likeness/src/speech/flite-engine.ts';
 import { SpeechService } from '../packages/likeness/src/speech/speech-service.ts';
+import { BENCH_KEY, ROOT, startBenchServer } from './lib/bench-server.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const KEY = 'lk_bench_key_0123456789';
+const root = ROOT;
+const KEY = BENCH_KEY;
 const PORTRAIT = path.join(root, 'packages/likeness/test/fixtures/astronaut.png');
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
@@ -70,32 +70,8 @@ async function generateOverHttp(
 }
 const round = (v: number) => Math.round(v * 10) / 10;
 
-async function startServer(dataDir: string, port: number): Promise<{ child: ChildProcess; startMs: number }> {
-  const started = performance.now();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(root, 'packages/likeness/src/main.ts')],
-    {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LIKENESS_DATA_DIR: dataDir,
-        LIKENESS_API_KEY: KEY,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  for (;;) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (r.ok) break;
-    } catch {}
-    if (child.exitCode !== null) throw new Error('server exited during start');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { child, startMs: performance.now() - started };
+function startServer(dataDir: string, port: number) {
+  return startBenchServer({ dataDir, port });
 }
 
 async function stop(child: ChildProcess) {

@@ -1,21 +1,10 @@
+import type { IdleState } from './idle-layer.ts';
 import type { MouthShape, Viseme } from './visemes.ts';
 
-/** Everything the renderer needs for one frame. Angles in degrees, offsets in portrait pixels. */
-export interface FrameParams extends MouthShape {
+/** Everything the renderer needs for one frame: the mouth shape and the idle state (see IdleState). */
+export interface FrameParams extends MouthShape, IdleState {
   /** Dominant viseme at this time (for captions, contact sheets and 3D clients). */
   viseme: Viseme;
-  /** Corners of the mouth up, 0..1 (mood). */
-  smile: number;
-  /** Eyelid closure, 0 open .. 1 closed. */
-  blink: number;
-  /** Gaze offset as a fraction of the eye width; 0, 0 is eye contact. */
-  gazeX: number;
-  gazeY: number;
-  headYaw: number;
-  headPitch: number;
-  headRoll: number;
-  /** Breathing phase as a vertical lift of head and shoulders, pixels. */
-  breathLift: number;
 }
 
 export const NEUTRAL_FRAME: FrameParams = {

@@ -2,14 +2,19 @@ import type { Mood } from '../persona/persona.ts';
 import type { IdleMotionProfile } from '../registration/identity.ts';
 import { hash01 } from './random.ts';
 
+/** Angles in degrees. */
 export interface IdleState {
+  /** Eyelid closure, 0 open .. 1 closed. */
   blink: number;
+  /** Gaze offset as a fraction of the eye width; 0, 0 is eye contact. */
   gazeX: number;
   gazeY: number;
   headYaw: number;
   headPitch: number;
   headRoll: number;
+  /** Breathing phase, 0..1, rendered as a small lift of the head. */
   breathLift: number;
+  /** Corners of the mouth up, 0..1 (mood). */
   smile: number;
 }
 

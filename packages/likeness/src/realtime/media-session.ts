@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { AnimationTrack } from '../animation/animation-track.ts';
 import type { FrameParams } from '../animation/frame-params.ts';
-import { IdleLayer } from '../animation/idle-layer.ts';
-import { MouthTrack } from '../animation/mouth-track.ts';
 import type { TimedViseme } from '../animation/visemes.ts';
 import { newId } from '../ids.ts';
 import type { Mood } from '../persona/persona.ts';
@@ -97,8 +96,8 @@ export function speechSynthesizer(speech: SpeechService): Synthesizer {
 export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> {
   private readonly sinks = new Set<MediaSink>();
   private readonly queue: Utterance[] = [];
-  private readonly mouth = new MouthTrack([], { fps: FPS });
-  private readonly idle: IdleLayer;
+  /** The session's animation track, on session audio time: utterances' visemes are appended as they play. */
+  private readonly track: AnimationTrack;
   private position = 0; // samples sent since start
   private ticks = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -119,7 +118,13 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
     },
   ) {
     super();
-    this.idle = new IdleLayer(opts.identity.idle, opts.seed, opts.mood);
+    this.track = new AnimationTrack({
+      visemes: [],
+      idle: opts.identity.idle,
+      mood: opts.mood,
+      seed: opts.seed,
+      fps: FPS,
+    });
   }
 
   get viewers(): number {
@@ -169,7 +174,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   interrupt(): number {
     const dropped = this.queue.splice(0);
     for (const u of dropped) this.finish(u, true);
-    this.mouth.truncate(this.timeS);
+    this.track.mouth.truncate(this.timeS);
     return dropped.length;
   }
 
@@ -231,15 +236,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
 
   private sendFrame(n: number) {
     if (this.sinks.size === 0) return; // nobody watching: keep the clock, skip the pixels
-    const t = this.timeS;
-    const m = this.mouth.at(t);
-    const idle = this.idle.at(t, m.speaking);
-    const params: FrameParams = {
-      ...idle,
-      ...m.shape,
-      viseme: m.viseme,
-      smile: idle.smile * (1 - 0.6 * m.speaking),
-    };
+    const params: FrameParams = this.track.at(this.timeS);
     const rgba = this.opts.frames.render(params, n, this.isBeepFrame(this.position));
     for (const sink of this.sinks) sink.video(rgba, this.opts.frames.size, n);
     this.framesThisSecond++;
@@ -280,7 +277,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
       }
       if (u.chunkOffset === 0) {
         const at = (this.position + filled) / SAMPLE_RATE;
-        this.mouth.append(chunk.visemes.map((v) => ({ ...v, start: v.start + at, end: v.end + at })));
+        this.track.mouth.append(chunk.visemes.map((v) => ({ ...v, start: v.start + at, end: v.end + at })));
         if (chunk.beep) this.markBeeps(chunk, this.position + filled);
       }
       const take = Math.min(TICK_SAMPLES - filled, chunk.samples.length - u.chunkOffset);

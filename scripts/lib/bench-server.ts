@@ -1,0 +1,40 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BENCH_KEY = 'lk_bench_key_0123456789';
+
+/** Starts the server as a child process (as `npm start` does) and resolves once /healthz answers. */
+export async function startBenchServer(opts: {
+  dataDir: string;
+  port: number;
+  env?: Record<string, string>;
+}): Promise<{ child: ChildProcess; startMs: number; base: string }> {
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'packages/likeness/src/main.ts')],
+    {
+      env: {
+        ...process.env,
+        PORT: String(opts.port),
+        HOST: '127.0.0.1',
+        LIKENESS_DATA_DIR: opts.dataDir,
+        LIKENESS_API_KEY: BENCH_KEY,
+        LOG_LEVEL: 'warn',
+        ...opts.env,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const base = `http://127.0.0.1:${opts.port}`;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {}
+    if (child.exitCode !== null) throw new Error('server exited during start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { child, startMs: performance.now() - started, base };
+}
