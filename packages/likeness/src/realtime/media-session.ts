@@ -14,13 +14,16 @@ export const TICK_SAMPLES = 480; // 10 ms
 export const FPS = 25;
 const TICKS_PER_FRAME = SAMPLE_RATE / TICK_SAMPLES / FPS; // 4
 
-/** Where audio and video go: a WebRTC peer, a LiveKit room, a test. */
+/**
+ * Where audio and video go: a WebRTC peer, a LiveKit room, a test. `video` must use (or copy) the pixels
+ * before it returns: the buffer is reused for the next frame.
+ */
 export interface MediaSink {
   audio(samples: Int16Array): void;
   video(rgba: Uint8Array, size: number, frame: number): void;
 }
 
-/** Draws a frame for parameters (the portrait renderer, or the test card). */
+/** Draws a frame for parameters (the portrait renderer, or the test card), into a buffer it may reuse. */
 export interface FrameSource {
   readonly size: number;
   render(params: FrameParams, frame: number, beep: boolean): Uint8Array;

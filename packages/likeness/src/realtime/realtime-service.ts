@@ -2,14 +2,26 @@ import { seedFrom } from '../animation/random.ts';
 import { Problem } from '../api/problem.ts';
 import { newId } from '../ids.ts';
 import type { Mood } from '../persona/persona.ts';
+import type { PortraitRenderer } from '../render/renderer.ts';
 import type { Services } from '../services.ts';
 import { isLive } from '../sessions/lifecycle.ts';
 import type { VoiceRef } from '../speech/voice-catalog.ts';
 import { WhepPeer } from '../transport/whep-peer.ts';
-import { type MediaEvent, RealtimeMediaSession, speechSynthesizer } from './media-session.ts';
+import {
+  type FrameSource,
+  type MediaEvent,
+  RealtimeMediaSession,
+  speechSynthesizer,
+} from './media-session.ts';
 import { beepSynthesizer, TEST_CARD_SLUG, TestCardFrames } from './test-card.ts';
 
 const METER_INTERVAL_MS = 5000;
+
+/** One frame buffer per session, drawn over every frame: sinks consume pixels synchronously (MediaSink). */
+function reusingFrames(renderer: PortraitRenderer): FrameSource {
+  const out = new Uint8Array(renderer.size * renderer.size * 4);
+  return { size: renderer.size, render: (p) => renderer.render(p, out) };
+}
 export const MAX_VIEWERS_PER_SESSION = 4;
 
 interface Live {
@@ -76,9 +88,7 @@ export class RealtimeService {
         const testCard = character.slug === TEST_CARD_SLUG;
         const media = new RealtimeMediaSession({
           identity,
-          frames: testCard
-            ? new TestCardFrames(renderer.size)
-            : { size: renderer.size, render: (p) => renderer.render(p) },
+          frames: testCard ? new TestCardFrames(renderer.size) : reusingFrames(renderer),
           synthesize: testCard ? beepSynthesizer : speechSynthesizer(svc.speech),
           mood: character.persona.mood,
           seed: seedFrom(`${identity.id}\u0000${sessionId}`),

@@ -25,11 +25,15 @@ const SEGMENTS: Record<string, string> = {
  * whose audio beeps. Any client can measure audio/video offset by timing white frames against beeps.
  */
 export class TestCardFrames implements FrameSource {
-  constructor(readonly size: number) {}
+  private readonly out: Uint8Array;
+
+  constructor(readonly size: number) {
+    this.out = new Uint8Array(size * size * 4);
+  }
 
   render(_params: FrameParams, frame: number, beep: boolean): Uint8Array {
-    const { size } = this;
-    const out = new Uint8Array(size * size * 4);
+    const size = this.size;
+    const out = this.out;
     const bg = beep ? 255 : 96;
     const px = new Uint32Array(out.buffer);
     px.fill((0xff << 24) | (bg << 16) | (bg << 8) | bg);
