@@ -11,3 +11,11 @@ it('reads defaults and rejects out-of-range settings with the variable name', ()
   assert.throws(() => loadConfig({ LIKENESS_PORTRAIT_SIZE: '2048' }), /LIKENESS_PORTRAIT_SIZE/);
   assert.throws(() => loadConfig({ PORT: 'eighty' }), /PORT/);
 });
+
+it('enables LiveKit only with URL, key and secret together', () => {
+  assert.equal(loadConfig({}).livekit, undefined);
+  const lk = { LIVEKIT_URL: 'ws://127.0.0.1:7880', LIVEKIT_API_KEY: 'devkey', LIVEKIT_API_SECRET: 'secret' };
+  assert.deepEqual(loadConfig(lk).livekit, { url: lk.LIVEKIT_URL, apiKey: 'devkey', apiSecret: 'secret' });
+  assert.throws(() => loadConfig({ LIVEKIT_URL: lk.LIVEKIT_URL }), /LIVEKIT_API_KEY/);
+  assert.throws(() => loadConfig({ ...lk, LIVEKIT_URL: 'localhost:7880' }), /ws\(s\)/);
+});

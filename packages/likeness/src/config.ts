@@ -15,6 +15,26 @@ export interface Config {
   limits: Limits;
   sessions: SessionDefaults;
   speech: SpeechConfig;
+  /** Set when LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET are: sessions are also served in LiveKit rooms. */
+  livekit: LiveKitConfig | undefined;
+}
+
+export interface LiveKitConfig {
+  /** ws(s):// URL of the LiveKit server, for the avatar and for end users. */
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+function livekitConfig(env: Env): LiveKitConfig | undefined {
+  const url = env.LIVEKIT_URL || undefined;
+  const apiKey = env.LIVEKIT_API_KEY || undefined;
+  const apiSecret = env.LIVEKIT_API_SECRET || undefined;
+  if (!url && !apiKey && !apiSecret) return undefined;
+  if (!url || !apiKey || !apiSecret)
+    throw new Error('LiveKit needs all of LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET');
+  if (!/^(wss?|https?):\/\//.test(url)) throw new Error(`LIVEKIT_URL must be a ws(s):// URL, got "${url}"`);
+  return { url, apiKey, apiSecret };
 }
 
 export interface SpeechConfig {
@@ -87,6 +107,7 @@ export function loadConfig(env: Env = process.env): Config {
       openaiKey: env.LIKENESS_OPENAI_SPEECH_KEY || undefined,
       openaiModel: env.LIKENESS_OPENAI_SPEECH_MODEL || 'tts-1',
     },
+    livekit: livekitConfig(env),
     sessions: {
       idleTimeoutS: int(env, 'LIKENESS_SESSION_IDLE_TIMEOUT_S', 300, 1, 86_400),
       maxDurationS: int(env, 'LIKENESS_SESSION_MAX_DURATION_S', 3600, 1, 86_400),

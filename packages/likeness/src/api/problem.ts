@@ -28,6 +28,7 @@ export const PROBLEM_TYPES = {
   'wrong-session-mode': { status: 409, title: 'The session is not in the mode this needs' },
   'usage-cap-exceeded': { status: 403, title: 'The media cap would be exceeded' },
   'speech-failed': { status: 502, title: 'Speech synthesis failed' },
+  'livekit-unavailable': { status: 503, title: 'The LiveKit server could not be joined' },
   'encoding-failed': { status: 500, title: 'The video encoder failed' },
   'internal-error': { status: 500, title: 'Something went wrong on our side' },
 } as const;

@@ -145,6 +145,15 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   }
 
   speak(text: string, opts: SpeakOptions): string {
+    return this.play(text, (signal) => this.opts.synthesize(text, opts.voice, signal));
+  }
+
+  /**
+   * Queues an utterance whose audio comes from any source (speech synthesis, an agent's audio stream). The
+   * source may produce faster than realtime; it is played at realtime. `signal` aborts when the utterance
+   * finishes early (interrupt, session end): the source should stop producing.
+   */
+  play(text: string, source: (signal: AbortSignal) => AsyncIterable<Chunk>): string {
     if (this.closed) throw new Error('media session closed');
     const u: Utterance = {
       id: newId('utt'),
@@ -161,8 +170,10 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
     this.emit('event', { type: 'utterance.queued', utterance_id: u.id });
     void (async () => {
       try {
-        for await (const chunk of this.opts.synthesize(text, opts.voice, u.abort.signal))
+        for await (const chunk of source(u.abort.signal)) {
+          if (u.abort.signal.aborted) break;
           u.chunks.push(chunk);
+        }
       } catch (err) {
         u.failed = (err as Error).message;
       } finally {
@@ -257,11 +268,11 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
         continue;
       }
       // Start only with a whole first sentence in hand: later ones synthesise ~50x faster than they play.
-      if (!u.started && u.chunks.length === 0) break;
+      if (!u.started && u.chunks.length === 0 && !u.synthesized) break;
       // Test-card beeps start on a video frame boundary, so a beep covers whole frames only.
       if (
         !u.started &&
-        u.chunks[0]!.beep &&
+        u.chunks[0]?.beep &&
         (this.position + filled) % (TICK_SAMPLES * TICKS_PER_FRAME) !== 0
       )
         break;

@@ -6,6 +6,8 @@ import type { PortraitRenderer } from '../render/renderer.ts';
 import type { Services } from '../services.ts';
 import { isLive } from '../sessions/lifecycle.ts';
 import type { VoiceRef } from '../speech/voice-catalog.ts';
+import { LiveKitAvatar, releaseLiveKit } from '../transport/livekit-avatar.ts';
+import { avatarIdentityFor, avatarToken, roomFor, viewerToken } from '../transport/livekit-tokens.ts';
 import { WhepPeer } from '../transport/whep-peer.ts';
 import {
   type FrameSource,
@@ -30,6 +32,16 @@ interface Live {
   peers: Map<string, WhepPeer>;
   meter: NodeJS.Timeout;
   characterId: string;
+  /** The character in the session's LiveKit room, once a LiveKit token has been asked for. */
+  avatar?: Promise<LiveKitAvatar>;
+}
+
+export interface LiveKitAccess {
+  url: string;
+  room: string;
+  token: string;
+  identity: string;
+  avatar_identity: string;
 }
 
 /**
@@ -141,6 +153,68 @@ export class RealtimeService {
     return { peerId: peer.id, answer };
   }
 
+  /**
+   * LiveKit: puts the character in the session's room (once) and returns a join token for an end user. The
+   * avatar sends media while anyone else is in the room; the first participant to join makes the session
+   * active, as a WHEP connection does.
+   */
+  async connectLiveKit(tenantId: string, sessionId: string, tokenTtlS: number): Promise<LiveKitAccess> {
+    const svc = this.services();
+    const cfg = svc.config.livekit;
+    if (!cfg) throw new Error('LiveKit is not configured');
+    const live = await this.ensure(tenantId, sessionId);
+    live.avatar ??= this.joinRoom(tenantId, sessionId, live);
+    try {
+      await live.avatar;
+    } catch (err) {
+      live.avatar = undefined;
+      throw new Problem('livekit-unavailable', `Could not join ${cfg.url}: ${(err as Error).message}`);
+    }
+    const viewer = await viewerToken(cfg, sessionId, tokenTtlS);
+    return {
+      url: cfg.url,
+      room: roomFor(sessionId),
+      token: viewer.token,
+      identity: viewer.identity,
+      avatar_identity: avatarIdentityFor(sessionId),
+    };
+  }
+
+  private async joinRoom(tenantId: string, sessionId: string, live: Live): Promise<LiveKitAvatar> {
+    const svc = this.services();
+    let detach: (() => void) | undefined;
+    const avatar = await LiveKitAvatar.join({
+      url: svc.config.livekit!.url,
+      token: await avatarToken(svc.config.livekit!, sessionId),
+      size: svc.config.limits.portraitSize,
+      logger: svc.logger,
+      host: {
+        play: (label, source) => live.media.play(label, source),
+        interrupt: () => live.media.interrupt(),
+        audienceChanged: (count) => {
+          if (count > 0 && !detach) {
+            detach = live.media.attach(avatar);
+            void svc.sessions.touch(tenantId, sessionId).catch(() => undefined);
+          } else if (count === 0 && detach) {
+            detach();
+            detach = undefined;
+          }
+        },
+      },
+    });
+    const onEvent = (e: MediaEvent) => avatar.onMediaEvent(e);
+    live.media.on('event', onEvent);
+    avatar.onDisconnected = () => {
+      // The server dropped us (restart, room closed): stop sending; the next token request joins again.
+      detach?.();
+      detach = undefined;
+      live.media.off('event', onEvent);
+      live.avatar = undefined;
+      void avatar.close();
+    };
+    return avatar;
+  }
+
   async disconnect(tenantId: string, sessionId: string, peerId: string): Promise<void> {
     const live = this.live.get(sessionId);
     const peer = live?.tenantId === tenantId ? live.peers.get(peerId) : undefined;
@@ -203,10 +277,13 @@ export class RealtimeService {
     clearInterval(live.meter);
     live.media.close();
     for (const peer of live.peers.values()) peer.close();
+    const avatar = await live.avatar?.catch(() => undefined);
+    await avatar?.close();
     await this.meter(sessionId, live, true);
   }
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.live.keys()].map((id) => this.teardown(id)));
+    await releaseLiveKit();
   }
 }

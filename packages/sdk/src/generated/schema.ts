@@ -423,7 +423,7 @@ export interface components {
             width: number;
             height: number;
         };
-        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, encoding-failed, internal-error. */
+        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, livekit-unavailable, encoding-failed, internal-error. */
         Problem: {
             /**
              * @description Stable URI naming the kind of error.
@@ -630,6 +630,19 @@ export interface components {
             /** @description POST an SDP offer here with the token as bearer. */
             whep_url: string;
             events_url: string;
+            /** @description Present when the server is configured with LIVEKIT_URL/API_KEY/API_SECRET. */
+            livekit?: {
+                /** @description The LiveKit server (ws/wss). */
+                url: string;
+                /** @description The session’s room; a voice agent joins it too. */
+                room: string;
+                /** @description Join token for the end user (subscribe, microphone, data). */
+                token: string;
+                /** @description The end user’s participant identity in that token. */
+                identity: string;
+                /** @description The character’s participant: send it agent audio on `lk.audio_stream` (LiveKit Agents avatar protocol). */
+                avatar_identity: string;
+            };
         };
         SpeakRequest: {
             text: string;
@@ -1293,6 +1306,15 @@ export interface operations {
             };
             /** @description Session over, or not realtime */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description LiveKit configured but not reachable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

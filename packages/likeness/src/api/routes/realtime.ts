@@ -29,6 +29,21 @@ const TokenSchema = z
     expires_at: z.string().datetime(),
     whep_url: z.string().openapi({ description: 'POST an SDP offer here with the token as bearer.' }),
     events_url: z.string(),
+    livekit: z
+      .object({
+        url: z.string().openapi({ description: 'The LiveKit server (ws/wss).' }),
+        room: z.string().openapi({ description: 'The session’s room; a voice agent joins it too.' }),
+        token: z
+          .string()
+          .openapi({ description: 'Join token for the end user (subscribe, microphone, data).' }),
+        identity: z.string().openapi({ description: 'The end user’s participant identity in that token.' }),
+        avatar_identity: z.string().openapi({
+          description:
+            'The character’s participant: send it agent audio on `lk.audio_stream` (LiveKit Agents avatar protocol).',
+        }),
+      })
+      .optional()
+      .openapi({ description: 'Present when the server is configured with LIVEKIT_URL/API_KEY/API_SECRET.' }),
   })
   .openapi('SessionToken');
 
@@ -44,6 +59,7 @@ const token = createRoute({
     201: { content: { 'application/json': { schema: TokenSchema } }, description: 'Token' },
     404: problemResponse('No such session'),
     409: problemResponse('Session over, or not realtime'),
+    503: problemResponse('LiveKit configured but not reachable'),
   },
 });
 
@@ -149,8 +165,16 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
     if (session.mode !== 'realtime')
       throw new Problem('wrong-session-mode', `Session ${id} is not a realtime session.`);
     const issued = s.tokens.issue(id, c.get('auth').tenantId);
+    const livekit = s.config.livekit
+      ? await s.realtime.connectLiveKit(c.get('auth').tenantId, id, SESSION_TOKEN_TTL_S)
+      : undefined;
     return c.json(
-      { ...issued, whep_url: `/v1/sessions/${id}/whep`, events_url: `/v1/sessions/${id}/events` },
+      {
+        ...issued,
+        whep_url: `/v1/sessions/${id}/whep`,
+        events_url: `/v1/sessions/${id}/events`,
+        ...(livekit ? { livekit } : {}),
+      },
       201,
     );
   });

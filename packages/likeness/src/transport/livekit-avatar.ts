@@ -1,0 +1,250 @@
+import type * as Rtc from '@livekit/rtc-node';
+import type { Logger } from 'pino';
+import type { Chunk, MediaEvent, MediaSink } from '../realtime/media-session.ts';
+import { FPS, SAMPLE_RATE } from '../realtime/media-session.ts';
+import { type PcmFormat, pcmChunks } from '../realtime/pcm-stream.ts';
+import { ByteQueue } from './byte-queue.ts';
+
+/** The LiveKit Agents avatar protocol (what a voice agent's DataStreamAudioOutput speaks to its avatar). */
+export const AVATAR_PROTOCOL = {
+  audioTopic: 'lk.audio_stream',
+  clearBuffer: 'lk.clear_buffer',
+  playbackFinished: 'lk.playback_finished',
+  playbackStarted: 'lk.playback_started',
+  publishOnBehalf: 'lk.publish_on_behalf',
+} as const;
+
+/** Audio queued inside the LiveKit SDK, ms: small, so what is sent stays within a frame or two of what is heard. */
+const AUDIO_QUEUE_MS = 100;
+const RPC_TIMEOUT_MS = 2000;
+/** Enough for a sharp 512x512 talking head in VP8. */
+const VIDEO_MAX_BITRATE = 1_500_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** What the avatar asks of its media session. */
+export interface AvatarHost {
+  /** Queues an agent's utterance; returns its utterance id. */
+  play(label: string, source: (signal: AbortSignal) => AsyncIterable<Chunk>): string;
+  interrupt(): void;
+  /** The number of participants in the room other than the avatar changed. */
+  audienceChanged(count: number): void;
+}
+
+let rtc: typeof Rtc | undefined;
+/** @livekit/rtc-node bundles its own libwebrtc: loaded only when LiveKit is configured. */
+async function loadRtc(): Promise<typeof Rtc> {
+  rtc ??= await import('@livekit/rtc-node');
+  return rtc;
+}
+
+/** Stops the SDK's native runtime (it keeps the process alive otherwise); after every room has been left. */
+export async function releaseLiveKit(): Promise<void> {
+  if (!rtc) return;
+  const lk = rtc;
+  rtc = undefined;
+  await lk.dispose();
+}
+
+/**
+ * The character as a participant of a LiveKit room: publishes the session's audio (microphone source) and
+ * video (camera source) and speaks the Agents avatar protocol. An agent's `lk.audio_stream` becomes an
+ * utterance played at realtime through the same clock as everything else; `lk.clear_buffer` interrupts; each
+ * such utterance answers `lk.playback_started` when its first sample goes out and `lk.playback_finished`
+ * exactly once, with the seconds actually played.
+ */
+export class LiveKitAvatar implements MediaSink {
+  private readonly agentUtterances = new Map<string, string>(); // utterance id -> agent identity
+  private readonly pendingRpcs = new Set<Promise<void>>();
+  private closed = false;
+  onDisconnected: (() => void) | undefined;
+
+  private constructor(
+    private readonly lk: typeof Rtc,
+    private readonly room: Rtc.Room,
+    private readonly audioSource: Rtc.AudioSource,
+    private readonly videoSource: Rtc.VideoSource,
+    private readonly host: AvatarHost,
+    private readonly logger: Logger,
+  ) {}
+
+  static async join(opts: {
+    url: string;
+    token: string;
+    size: number;
+    host: AvatarHost;
+    logger: Logger;
+  }): Promise<LiveKitAvatar> {
+    const lk = await loadRtc();
+    const room = new lk.Room();
+    const audioSource = new lk.AudioSource(SAMPLE_RATE, 1, AUDIO_QUEUE_MS);
+    const videoSource = new lk.VideoSource(opts.size, opts.size);
+    const avatar = new LiveKitAvatar(lk, room, audioSource, videoSource, opts.host, opts.logger);
+    room.registerByteStreamHandler(AVATAR_PROTOCOL.audioTopic, (reader, from) =>
+      avatar.onAudioStream(reader, from.identity),
+    );
+    const audience = () => opts.host.audienceChanged(room.remoteParticipants.size);
+    room
+      .on(lk.RoomEvent.ParticipantConnected, audience)
+      .on(lk.RoomEvent.ParticipantDisconnected, audience)
+      .on(lk.RoomEvent.Disconnected, () => {
+        if (!avatar.closed) avatar.onDisconnected?.();
+      });
+    try {
+      await withTimeout(
+        room.connect(opts.url, opts.token, { autoSubscribe: false, dynacast: false }),
+        CONNECT_TIMEOUT_MS,
+        'connecting to LiveKit',
+      );
+      room.localParticipant!.registerRpcMethod(AVATAR_PROTOCOL.clearBuffer, async () => {
+        opts.host.interrupt();
+        return 'ok';
+      });
+      // No DTX: between utterances the audio keeps flowing, so receivers keep lip-sync on a continuous clock.
+      const audioOpts = new lk.TrackPublishOptions({ source: lk.TrackSource.SOURCE_MICROPHONE, dtx: false });
+      // One layer at full size: simulcast would add two encodes per frame and start viewers on a 360p layer.
+      const videoOpts = new lk.TrackPublishOptions({
+        source: lk.TrackSource.SOURCE_CAMERA,
+        simulcast: false,
+        videoEncoding: { maxBitrate: BigInt(VIDEO_MAX_BITRATE), maxFramerate: FPS },
+      });
+      await room.localParticipant!.publishTrack(
+        lk.LocalAudioTrack.createAudioTrack('likeness-audio', audioSource),
+        audioOpts,
+      );
+      await room.localParticipant!.publishTrack(
+        lk.LocalVideoTrack.createVideoTrack('likeness-video', videoSource),
+        videoOpts,
+      );
+    } catch (err) {
+      await avatar.close();
+      throw err;
+    }
+    audience();
+    return avatar;
+  }
+
+  get identity(): string {
+    return this.room.localParticipant?.identity ?? '';
+  }
+
+  audio(samples: Int16Array): void {
+    if (this.closed) return;
+    const frame = new this.lk.AudioFrame(samples, SAMPLE_RATE, 1, samples.length);
+    this.audioSource.captureFrame(frame).catch((err: Error) => {
+      if (!this.closed) this.logger.warn({ err: err.message }, 'livekit audio capture failed');
+    });
+  }
+
+  video(rgba: Uint8Array, size: number): void {
+    if (this.closed) return;
+    // Copied (converted to I420) inside the call, so the session may reuse the buffer afterwards.
+    this.videoSource.captureFrame(new this.lk.VideoFrame(rgba, size, size, this.lk.VideoBufferType.RGBA));
+  }
+
+  /** Media-session events: agents learn when their utterances start and finish playing. */
+  onMediaEvent(e: MediaEvent): void {
+    if (e.type !== 'utterance.started' && e.type !== 'utterance.finished') return;
+    const agent = this.agentUtterances.get(e.utterance_id);
+    if (!agent) return;
+    if (e.type === 'utterance.started') {
+      this.rpc(agent, AVATAR_PROTOCOL.playbackStarted, '{}');
+      return;
+    }
+    this.agentUtterances.delete(e.utterance_id);
+    this.rpc(
+      agent,
+      AVATAR_PROTOCOL.playbackFinished,
+      JSON.stringify({
+        playback_position: e.playback_position_ms / 1000,
+        interrupted: e.interrupted,
+        synchronized_transcript: null,
+      }),
+    );
+  }
+
+  private onAudioStream(reader: Rtc.ByteStreamReader, agent: string) {
+    if (this.closed) return;
+    const attrs = reader.info.attributes ?? {};
+    const format: PcmFormat = {
+      sampleRate: Number(attrs.sample_rate ?? 24_000),
+      channels: Number(attrs.num_channels ?? 1),
+    };
+    // Whatever happens to the utterance, the stream is read to its end: an abandoned reader would leave the
+    // SDK pushing into a cancelled stream.
+    const bytes = new ByteQueue();
+    void (async () => {
+      try {
+        for await (const piece of reader) bytes.push(piece);
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message, agent }, 'agent audio stream failed');
+      } finally {
+        bytes.end();
+      }
+    })();
+    const valid =
+      Number.isInteger(format.sampleRate) &&
+      format.sampleRate >= 8000 &&
+      format.sampleRate <= 96_000 &&
+      (format.channels === 1 || format.channels === 2);
+    if (!valid) {
+      this.logger.warn({ attrs, agent }, 'agent audio stream with an unusable format: ignored');
+      bytes.discard();
+      return;
+    }
+    void this.actFor(agent);
+    const id = this.host.play(`agent:${agent}`, (signal) => {
+      signal.addEventListener('abort', () => bytes.discard(), { once: true });
+      return pcmChunks(bytes, format, signal);
+    });
+    this.agentUtterances.set(id, agent);
+  }
+
+  /** Front ends show the agent's media by `lk.publish_on_behalf`: name the agent whose voice this is. */
+  private async actFor(agent: string) {
+    const lp = this.room.localParticipant;
+    if (!lp || lp.attributes[AVATAR_PROTOCOL.publishOnBehalf] === agent) return;
+    await lp.setAttributes({ [AVATAR_PROTOCOL.publishOnBehalf]: agent }).catch(() => undefined);
+  }
+
+  private rpc(to: string, method: string, payload: string): void {
+    const p = this.send(to, method, payload);
+    this.pendingRpcs.add(p);
+    void p.finally(() => this.pendingRpcs.delete(p));
+  }
+
+  private async send(to: string, method: string, payload: string) {
+    try {
+      await this.room.localParticipant?.performRpc({
+        destinationIdentity: to,
+        method,
+        payload,
+        responseTimeout: RPC_TIMEOUT_MS,
+      });
+    } catch (err) {
+      // playback_started is optional for agents; an agent that left cannot be told anything.
+      this.logger.debug({ err: (err as Error).message, method, to }, 'avatar rpc not delivered');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Interrupted utterances were just reported finished: let those answers reach their agents first.
+    await withTimeout(Promise.allSettled([...this.pendingRpcs]), 1000, 'delivering playback events').catch(
+      () => undefined,
+    );
+    await withTimeout(this.room.disconnect(), 5000, 'leaving the LiveKit room').catch(() => undefined);
+    await this.audioSource.close().catch(() => undefined);
+    await this.videoSource.close().catch(() => undefined);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

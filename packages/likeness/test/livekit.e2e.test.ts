@@ -1,0 +1,212 @@
+/**
+ * LiveKit: a real livekit-server (Go, pinned release), the avatar as a participant, a subscriber that receives
+ * both tracks, and a real LiveKit Agents client (agents-js DataStreamAudioOutput) speaking the avatar protocol.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { initializeLogger, voice } from '@livekit/agents';
+import {
+  AudioFrame,
+  AudioStream,
+  type RemoteParticipant,
+  type RemoteTrack,
+  Room,
+  RoomEvent,
+  TrackKind,
+  VideoStream,
+} from '@livekit/rtc-node';
+import { AccessToken } from 'livekit-server-sdk';
+import { AVATAR_PROTOCOL } from '../src/transport/livekit-avatar.ts';
+import { type LiveKitServer, startLiveKit } from './helpers/livekit-server.ts';
+import { startTestServer, type TestServer } from './helpers/test-server.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A voiced, syllable-like test signal: 180 Hz with harmonics, opening and closing 4 times a second. */
+function speechLike(seconds: number, rate: number): Int16Array {
+  const out = new Int16Array(Math.round(seconds * rate));
+  for (let i = 0; i < out.length; i++) {
+    const t = i / rate;
+    const env = 0.5 - 0.5 * Math.cos(2 * Math.PI * 4 * t);
+    const tone = Math.sin(2 * Math.PI * 180 * t) + 0.5 * Math.sin(2 * Math.PI * 360 * t);
+    out[i] = Math.round(9000 * env * tone);
+  }
+  return out;
+}
+
+async function* readAll<T>(stream: ReadableStream<T>): AsyncGenerator<T> {
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    yield value;
+  }
+}
+
+/** A subscriber that counts what it receives from the avatar. */
+function watch(room: Room) {
+  const got = { videoFrames: 0, width: 0, audioFrames: 0, loudAudioFrames: 0 };
+  room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
+    void (async () => {
+      if (track.kind === TrackKind.KIND_VIDEO) {
+        for await (const ev of readAll(new VideoStream(track))) {
+          got.videoFrames++;
+          got.width = ev.frame.width;
+        }
+      } else if (track.kind === TrackKind.KIND_AUDIO) {
+        for await (const frame of readAll(new AudioStream(track, 48_000, 1))) {
+          got.audioFrames++;
+          let peak = 0;
+          for (const s of frame.data) peak = Math.max(peak, Math.abs(s));
+          if (peak > 1000) got.loudAudioFrames++;
+        }
+      }
+    })();
+  });
+  return got;
+}
+
+describe('LiveKit', () => {
+  let lk: LiveKitServer;
+  let t: TestServer;
+  let walterId: string;
+  const rooms: Room[] = [];
+
+  before(async () => {
+    initializeLogger({ pretty: false, level: 'warn' });
+    lk = await startLiveKit();
+    t = await startTestServer({
+      env: { LIVEKIT_URL: lk.url, LIVEKIT_API_KEY: lk.apiKey, LIVEKIT_API_SECRET: lk.apiSecret },
+    });
+    walterId = (await t.client.listCharacters()).data.find((c) => c.slug === 'walter')!.id;
+  });
+  after(async () => {
+    for (const r of rooms) await r.disconnect().catch(() => undefined);
+    await t?.close();
+    await lk?.stop();
+  });
+
+  async function openSession() {
+    const s = await t.client.createSession({
+      body: { character_id: walterId, user_id: 'lk', mode: 'realtime' },
+    });
+    const token = await t.client.createSessionToken({ path: { id: s.id } });
+    assert.ok(token.livekit, 'the token endpoint returns LiveKit access when LiveKit is configured');
+    return { s, livekit: token.livekit };
+  }
+
+  async function join(url: string, token: string, autoSubscribe = true) {
+    const room = new Room();
+    rooms.push(room);
+    await room.connect(url, token, { autoSubscribe, dynacast: false });
+    return room;
+  }
+
+  it('the avatar is in the room; a subscriber receives its audio and video; joining activates the session', async () => {
+    const { s, livekit } = await openSession();
+    assert.equal(livekit.url, lk.url);
+    assert.equal((await t.client.getSession({ path: { id: s.id } })).status, 'created');
+    const viewer = await join(livekit.url, livekit.token);
+    const got = watch(viewer);
+    assert.ok(viewer.remoteParticipants.has(livekit.avatar_identity), 'the avatar is a participant');
+    await until('video from the avatar', () => got.videoFrames > 0);
+    let status = '';
+    await until('the session to become active', () => {
+      void t.client.getSession({ path: { id: s.id } }).then((x) => {
+        status = x.status;
+      });
+      return status === 'active';
+    });
+    await t.client.speak({ path: { id: s.id }, body: { text: 'Hello from the LiveKit room.' } });
+    await until('speech to arrive', () => got.loudAudioFrames > 20);
+    assert.equal(got.width, 512);
+    const before = got.videoFrames;
+    await sleep(1000);
+    const fps = got.videoFrames - before;
+    assert.ok(fps >= 15, `video keeps coming at about 25 fps (got ${fps} in 1 s)`);
+
+    // Ending the session takes the avatar out of the room.
+    let left = false;
+    viewer.on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
+      if (p.identity === livekit.avatar_identity) left = true;
+    });
+    await t.client.endSession({ path: { id: s.id } });
+    await until('the avatar to leave', () => left);
+  });
+
+  it('a LiveKit Agents client plays through the avatar: playback_finished once per utterance, interruption flagged', async () => {
+    const { s, livekit } = await openSession();
+    // Nobody decodes video here: this process also runs the server, and an agent subscribes to no avatar track.
+    const viewer = await join(livekit.url, livekit.token, false);
+    const at = new AccessToken(lk.apiKey, lk.apiSecret, { identity: 'agent-1' });
+    at.addGrant({
+      roomJoin: true,
+      room: livekit.room,
+      canPublish: true,
+      canSubscribe: true,
+      canPublishData: true,
+    });
+    const agentRoom = await join(livekit.url, await at.toJwt(), false);
+
+    const rate = 24_000;
+    const output = new voice.DataStreamAudioOutput({
+      room: agentRoom,
+      destinationIdentity: livekit.avatar_identity,
+      sampleRate: rate,
+      waitRemoteTrack: TrackKind.KIND_VIDEO,
+    });
+    const finished: { playbackPosition: number; interrupted: boolean }[] = [];
+    output.on('playbackFinished', (ev: { playbackPosition: number; interrupted: boolean }) =>
+      finished.push(ev),
+    );
+    const send = async (seconds: number) => {
+      const pcm = speechLike(seconds, rate);
+      const frame = rate / 50; // 20 ms frames, pushed as fast as the agent's TTS would
+      for (let i = 0; i < pcm.length; i += frame) {
+        // A copy: DataStreamAudioOutput sends frame.data.buffer, the whole underlying buffer.
+        const part = pcm.slice(i, i + frame);
+        await output.captureFrame(new AudioFrame(part, rate, 1, part.length));
+      }
+      output.flush();
+    };
+
+    // 1. A whole utterance: played at realtime, reported once, not interrupted, position = its length.
+    const t0 = performance.now();
+    await send(1.5);
+    const sentMs = performance.now() - t0;
+    const first = await output.waitForPlayout();
+    const playedMs = performance.now() - t0;
+    assert.ok(sentMs < 1000, `audio went in faster than realtime (${sentMs.toFixed(0)} ms)`);
+    assert.ok(playedMs >= 1400, `…and was played at realtime (${playedMs.toFixed(0)} ms for 1.5 s)`);
+    assert.equal(first.interrupted, false);
+    assert.ok(Math.abs(first.playbackPosition - 1.5) < 0.05, `position ${first.playbackPosition}`);
+    const avatar = viewer.remoteParticipants.get(livekit.avatar_identity)!;
+    await until('publish_on_behalf', () => avatar.attributes[AVATAR_PROTOCOL.publishOnBehalf] === 'agent-1');
+
+    // 2. Interrupted part-way with lk.clear_buffer: reported once, interrupted, position = what was heard.
+    await send(5);
+    await sleep(1200);
+    output.clearBuffer();
+    const second = await output.waitForPlayout();
+    assert.equal(second.interrupted, true);
+    assert.ok(
+      second.playbackPosition > 0.8 && second.playbackPosition < 2.5,
+      `interrupted at ${second.playbackPosition} s, after about 1.2 s of playback`,
+    );
+
+    // No late or duplicate answers.
+    await sleep(1500);
+    assert.equal(finished.length, 2, JSON.stringify(finished));
+    const events = await t.client.getSession({ path: { id: s.id } });
+    assert.equal(events.status, 'active');
+    await t.client.endSession({ path: { id: s.id } });
+  });
+});
