@@ -114,6 +114,7 @@ describe('LiveKit', () => {
     const { s, livekit } = await openSession();
     assert.equal(livekit.url, lk.url);
     assert.equal((await t.client.getSession({ path: { id: s.id } })).status, 'created');
+    const joinedAt = performance.now();
     const viewer = await join(livekit.url, livekit.token);
     const got = watch(viewer);
     assert.ok(viewer.remoteParticipants.has(livekit.avatar_identity), 'the avatar is a participant');
@@ -138,8 +139,13 @@ describe('LiveKit', () => {
     viewer.on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
       if (p.identity === livekit.avatar_identity) left = true;
     });
+    const watchedS = (performance.now() - joinedAt) / 1000;
     await t.client.endSession({ path: { id: s.id } });
     await until('the avatar to leave', () => left);
+    // Media sent into the room while someone was there is metered.
+    const usage = await t.client.getUsage({ query: { group_by: 'session' } });
+    const metered = usage.data.find((r) => r.key === s.id)?.media_seconds ?? 0;
+    assert.ok(metered > 1 && metered <= watchedS + 1, `metered ${metered} s of about ${watchedS.toFixed(1)} s`);
   });
 
   it('a LiveKit Agents client plays through the avatar: playback_finished once per utterance, interruption flagged', async () => {
