@@ -145,7 +145,10 @@ describe('LiveKit', () => {
     // Media sent into the room while someone was there is metered.
     const usage = await t.client.getUsage({ query: { group_by: 'session' } });
     const metered = usage.data.find((r) => r.key === s.id)?.media_seconds ?? 0;
-    assert.ok(metered > 1 && metered <= watchedS + 1, `metered ${metered} s of about ${watchedS.toFixed(1)} s`);
+    assert.ok(
+      metered > 1 && metered <= watchedS + 1,
+      `metered ${metered} s of about ${watchedS.toFixed(1)} s`,
+    );
   });
 
   it('a LiveKit Agents client plays through the avatar: playback_finished once per utterance, interruption flagged', async () => {
