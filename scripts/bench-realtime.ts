@@ -122,6 +122,10 @@ try {
         totalSquaredInterFrameDelay: 0,
         concealedSamples: 0,
         totalSamplesReceived: 0,
+        videoJitterBufferDelay: 0,
+        videoJitterBufferEmitted: 0,
+        audioJitterBufferDelay: 0,
+        audioJitterBufferEmitted: 0,
       };
       (await pc.getStats()).forEach((s) => {
         if (s.type === 'inbound-rtp' && s.kind === 'video')
@@ -130,11 +134,15 @@ try {
             framesDropped: s.framesDropped ?? 0,
             totalInterFrameDelay: s.totalInterFrameDelay,
             totalSquaredInterFrameDelay: s.totalSquaredInterFrameDelay,
+            videoJitterBufferDelay: s.jitterBufferDelay ?? 0,
+            videoJitterBufferEmitted: s.jitterBufferEmittedCount ?? 0,
           });
         if (s.type === 'inbound-rtp' && s.kind === 'audio')
           Object.assign(out, {
             concealedSamples: s.concealedSamples,
             totalSamplesReceived: s.totalSamplesReceived,
+            audioJitterBufferDelay: s.jitterBufferDelay ?? 0,
+            audioJitterBufferEmitted: s.jitterBufferEmittedCount ?? 0,
           });
       });
       return out;
@@ -146,12 +154,15 @@ try {
   await sleep(seconds * 1000 + 1500);
   const after = await stats();
   const probe = (await page.evaluate(
-    '({ white: window.syncProbe.white, beeps: window.syncProbe.beeps, frames: window.syncProbe.frames })',
+    '({ white: window.syncProbe.white, beeps: window.syncProbe.beeps, frames: window.syncProbe.frames, ' +
+      'outputMs: ((window.syncProbe.ctx.baseLatency || 0) + (window.syncProbe.ctx.outputLatency || 0)) * 1000 })',
   )) as {
     white: number[];
     beeps: number[];
     frames: number[];
+    outputMs: number;
   };
+  const jitterMs = (delay: number, emitted: number) => r1((delay / Math.max(1, emitted)) * 1000);
   const offsets = pairOffsets(
     probe.white.filter((x) => x > tStart),
     probe.beeps.filter((x) => x > tStart),
@@ -169,6 +180,20 @@ try {
     worst: r1(offsets.reduce((m, x) => (Math.abs(x) > Math.abs(m) ? x : m), 0)),
     sign: '+ = picture after sound',
     target: '+-40',
+    // The beep counts as heard after the page's audio output latency as WebAudio reports it; without that
+    // term the offset is what reaches the page (the two tracks as the receiver's lip-sync delivers them).
+    audio_output_latency_ms: r1(probe.outputMs),
+    mean_at_arrival_in_page: r1(offsets.reduce((s, x) => s + x, 0) / offsets.length + probe.outputMs),
+    receiver_jitter_buffer_ms: {
+      audio: jitterMs(
+        after.audioJitterBufferDelay - before.audioJitterBufferDelay,
+        after.audioJitterBufferEmitted - before.audioJitterBufferEmitted,
+      ),
+      video: jitterMs(
+        after.videoJitterBufferDelay - before.videoJitterBufferDelay,
+        after.videoJitterBufferEmitted - before.videoJitterBufferEmitted,
+      ),
+    },
   };
   result.received_video = {
     fps: r1(frames / ((seconds * 1000 + 1500) / 1000)),

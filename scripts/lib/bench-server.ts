@@ -28,6 +28,10 @@ export async function startBenchServer(opts: {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGKILL')
+      console.error(`[bench] server exited: code ${code}, signal ${signal}`);
+  });
   const base = `http://127.0.0.1:${opts.port}`;
   for (;;) {
     try {
