@@ -1,0 +1,166 @@
+/**
+ * LiveKit numbers, against a real livekit-server (built and cached by the test helper) and a real server (child
+ * process), with subscribers and an agent in this process (@livekit/rtc-node, @livekit/agents):
+ *   - speak -> first speaking frame at a LiveKit subscriber (p50, p95 over 10 utterances): the test card's first
+ *     frame of each utterance is white;
+ *   - agent audio -> playback start: from an agent's first captured frame (DataStreamAudioOutput) to the
+ *     avatar's lk.playback_started RPC (p50, p95 over 10 utterances), and the playback_finished count;
+ *   - received fps at the subscriber over 10 s.
+ * Timings are wall clock on a shared machine: read them as indications.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initializeLogger, voice } from '@livekit/agents';
+import {
+  AudioFrame,
+  dispose,
+  type RemoteTrack,
+  Room,
+  RoomEvent,
+  TrackKind,
+  VideoBufferType,
+  VideoStream,
+} from '@livekit/rtc-node';
+import { AccessToken } from 'livekit-server-sdk';
+import { startLiveKit } from '../packages/likeness/test/helpers/livekit-server.ts';
+import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (v: number[], p: number) =>
+  [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))] ?? Number.NaN;
+const r1 = (v: number) => Math.round(v * 10) / 10;
+
+initializeLogger({ pretty: false, level: 'warn' });
+const lk = await startLiveKit();
+const { child, base } = await startBenchServer({
+  dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-lk-')),
+  port: 21000 + Math.floor(Math.random() * 2000),
+  env: { LIVEKIT_URL: lk.url, LIVEKIT_API_KEY: lk.apiKey, LIVEKIT_API_SECRET: lk.apiSecret },
+});
+const api = async (method: string, p: string, body?: unknown) => {
+  const res = await fetch(base + p, {
+    method,
+    headers: {
+      authorization: `Bearer ${BENCH_KEY}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return res.status === 204 ? null : res.json();
+};
+type LiveKitAccess = { url: string; room: string; token: string; avatar_identity: string };
+const result: Record<string, unknown> = {};
+const rooms: Room[] = [];
+
+try {
+  const cast = (await api('GET', '/v1/characters?limit=100')) as { data: { id: string; slug: string }[] };
+  const card = cast.data.find((c) => c.slug === 'test-card')!;
+  const session = (await api('POST', '/v1/sessions', {
+    character_id: card.id,
+    user_id: 'bench',
+    mode: 'realtime',
+  })) as { id: string };
+  const { livekit } = (await api('POST', `/v1/sessions/${session.id}/token`)) as { livekit: LiveKitAccess };
+
+  // A subscriber that notes when white frames (the first of each test-card utterance) arrive.
+  const viewer = new Room();
+  rooms.push(viewer);
+  const whiteAt: number[] = [];
+  let frames = 0;
+  viewer.on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
+    if (track.kind !== TrackKind.KIND_VIDEO) return;
+    void (async () => {
+      const reader = new VideoStream(track).getReader();
+      let wasWhite = false;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        frames++;
+        const rgba = value.frame.convert(VideoBufferType.RGBA);
+        const white = rgba.data[0]! > 200 && rgba.data[1]! > 200 && rgba.data[2]! > 200;
+        if (white && !wasWhite) whiteAt.push(performance.now());
+        wasWhite = white;
+      }
+    })();
+  });
+  await viewer.connect(livekit.url, livekit.token, { autoSubscribe: true, dynacast: false });
+  await sleep(2000);
+
+  const firstFrame: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const seen = whiteAt.length;
+    const t0 = performance.now();
+    await api('POST', `/v1/sessions/${session.id}/speak`, { text: 'x' });
+    while (whiteAt.length === seen && performance.now() - t0 < 3000) await sleep(2);
+    if (whiteAt.length > seen) firstFrame.push(whiteAt[seen]! - t0);
+    await sleep(1200);
+  }
+  result.speak_to_first_frame_ms = {
+    p50: r1(pct(firstFrame, 0.5)),
+    p95: r1(pct(firstFrame, 0.95)),
+    n: firstFrame.length,
+  };
+
+  const f0 = frames;
+  await sleep(10_000);
+  result.received_fps = r1((frames - f0) / 10);
+
+  // An agent speaking through the avatar.
+  const at = new AccessToken(lk.apiKey, lk.apiSecret, { identity: 'bench-agent' });
+  at.addGrant({
+    roomJoin: true,
+    room: livekit.room,
+    canPublish: true,
+    canSubscribe: true,
+    canPublishData: true,
+  });
+  const agent = new Room();
+  rooms.push(agent);
+  await agent.connect(livekit.url, await at.toJwt(), { autoSubscribe: false, dynacast: false });
+  const output = new voice.DataStreamAudioOutput({
+    room: agent,
+    destinationIdentity: livekit.avatar_identity,
+    sampleRate: 24_000,
+    waitRemoteTrack: TrackKind.KIND_VIDEO,
+    waitPlaybackStart: true,
+  });
+  let startedAt = 0;
+  let finished = 0;
+  output.on('playbackStarted', () => {
+    startedAt = performance.now();
+  });
+  output.on('playbackFinished', () => finished++);
+  const toStart: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    startedAt = 0;
+    const pcm = new Int16Array(24_000 * 0.6);
+    for (let k = 0; k < pcm.length; k++)
+      pcm[k] = Math.round(8000 * Math.sin((2 * Math.PI * 200 * k) / 24_000));
+    const t0 = performance.now();
+    for (let k = 0; k < pcm.length; k += 480) {
+      const part = pcm.slice(k, k + 480);
+      await output.captureFrame(new AudioFrame(part, 24_000, 1, part.length));
+    }
+    output.flush();
+    await output.waitForPlayout();
+    if (startedAt) toStart.push(startedAt - t0);
+    await sleep(300);
+  }
+  result.agent_audio_to_playback_started_ms = {
+    p50: r1(pct(toStart, 0.5)),
+    p95: r1(pct(toStart, 0.95)),
+    n: toStart.length,
+    playback_finished_received: finished,
+    note: 'the avatar starts an agent utterance once 100 ms of its audio is in hand (agents send faster than realtime)',
+  };
+} finally {
+  for (const r of rooms) await r.disconnect().catch(() => undefined);
+  child.kill('SIGTERM');
+  await lk.stop();
+  await dispose();
+}
+console.log(
+  JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, ...result }, null, 2),
+);
+process.exit(0);
