@@ -14,6 +14,7 @@ import path from 'node:path';
 import { initializeLogger, voice } from '@livekit/agents';
 import {
   AudioFrame,
+  AudioStream,
   dispose,
   type RemoteTrack,
   Room,
@@ -68,7 +69,25 @@ try {
   rooms.push(viewer);
   const whiteAt: number[] = [];
   let frames = 0;
+  const beepAt: number[] = [];
   viewer.on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
+    if (track.kind === TrackKind.KIND_AUDIO) {
+      void (async () => {
+        const reader = new AudioStream(track, 48_000, 1).getReader();
+        let last = -1e9;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          const i = value.data.findIndex((v) => Math.abs(v) > 6000);
+          if (i < 0) continue;
+          // Arrival of this 10 ms frame, less the samples after the beep's onset.
+          const t = performance.now() - ((value.data.length - i) / 48_000) * 1000;
+          if (t - last > 500) beepAt.push(t);
+          last = t;
+        }
+      })();
+      return;
+    }
     if (track.kind !== TrackKind.KIND_VIDEO) return;
     void (async () => {
       const reader = new VideoStream(track).getReader();
@@ -102,9 +121,25 @@ try {
     n: firstFrame.length,
   };
 
+  // 10 s of test-card beeps: the white frame and the beep as they arrive at the subscriber (no playout
+  // stage, so this is the offset in what LiveKit delivers, not what a player shows).
   const f0 = frames;
+  const t10 = performance.now();
+  await api('POST', `/v1/sessions/${session.id}/speak`, { text: 'x'.repeat(150) });
   await sleep(10_000);
   result.received_fps = r1((frames - f0) / 10);
+  await sleep(1500);
+  const offsets: number[] = [];
+  for (const b of beepAt.filter((x) => x > t10)) {
+    const w = whiteAt.find((x) => x > t10 && Math.abs(x - b) < 400);
+    if (w !== undefined) offsets.push(w - b);
+  }
+  result.av_offset_at_arrival_ms = {
+    beeps_paired: offsets.length,
+    mean: r1(offsets.reduce((a, b) => a + b, 0) / offsets.length),
+    worst: r1(offsets.reduce((m, x) => (Math.abs(x) > Math.abs(m) ? x : m), 0)),
+    sign: '+ = picture after sound',
+  };
 
   // An agent speaking through the avatar.
   const at = new AccessToken(lk.apiKey, lk.apiSecret, { identity: 'bench-agent' });
