@@ -2,7 +2,9 @@
 // The one test command (`npm test`). On a fresh machine it first installs what the tests need:
 //   - npm packages (npm ci) when node_modules is missing,
 //   - Debian packages (apt-get) when their programs are missing: postgresql for the DATABASE_URL tests,
-//     chromium for the WebRTC tests from a real browser.
+//     chromium for the WebRTC tests from a real browser,
+//   - the LiveKit server (Go, pinned release) for the LiveKit tests, built once with `go install` and cached
+//     (packages/likeness/test/helpers/livekit-server.ts) when livekit-server is not on the PATH.
 // Then: typecheck, lint, "spec and SDK match the routes", and every *.test.ts (unit tests beside the code,
 // end-to-end tests under packages/*/test) with Node's test runner.
 // `npm test -- <substring>` runs only the matching test files and skips the static checks.
@@ -60,6 +62,14 @@ const files = find('packages')
 if (files.length === 0) {
   console.error('[test] no test files found');
   process.exit(1);
+}
+if (files.some((f) => f.includes('livekit'))) {
+  console.log(
+    '[test] livekit-server: from the PATH, the cache, or built now with go install (first time ~2 min)',
+  );
+  sh(
+    `node --import tsx -e "import('./packages/likeness/test/helpers/livekit-server.ts').then(async (m) => console.log('[test] livekit-server at', await m.liveKitBinary()))"`,
+  );
 }
 const result = spawnSync(
   process.execPath,

@@ -21,7 +21,7 @@ import {
 import { AccessToken } from 'livekit-server-sdk';
 import { AVATAR_PROTOCOL } from '../src/transport/livekit-avatar.ts';
 import { type LiveKitServer, startLiveKit } from './helpers/livekit-server.ts';
-import { startTestServer, type TestServer } from './helpers/test-server.ts';
+import { problemOf, startTestServer, type TestServer } from './helpers/test-server.ts';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -269,5 +269,29 @@ describe('LiveKit', () => {
     console.log(
       `after 10 LiveKit sessions: timers ${baseline.timers}->${end.timers}, fds ${baseline.fds}->${end.fds}, heap ${baseline.heapMb.toFixed(1)}->${end.heapMb.toFixed(1)} MB`,
     );
+  });
+  // Last: closing a server releases the LiveKit SDK's native runtime, which is one per process.
+  it('answers 503 livekit-unavailable, as problem+json, when the LiveKit server cannot be reached', async () => {
+    const down = await startTestServer({
+      env: { LIVEKIT_URL: 'ws://127.0.0.1:1', LIVEKIT_API_KEY: lk.apiKey, LIVEKIT_API_SECRET: lk.apiSecret },
+    });
+    try {
+      const walter = (await down.client.listCharacters()).data.find((c) => c.slug === 'walter')!;
+      const s = await down.client.createSession({
+        body: { character_id: walter.id, user_id: 'lk', mode: 'realtime' },
+      });
+      const p = await problemOf(() => down.client.createSessionToken({ path: { id: s.id } }));
+      assert.deepEqual([p.status, p.slug], [503, 'livekit-unavailable']);
+      assert.match(p.detail, /127\.0\.0\.1:1/);
+      assert.equal(
+        (await down.client.getSession({ path: { id: s.id } })).status,
+        'created',
+        'nothing joined',
+      );
+      await down.client.endSession({ path: { id: s.id } });
+      assert.equal(down.server.services.realtime.activeCount, 0, 'no media left behind');
+    } finally {
+      await down.close();
+    }
   });
 });

@@ -39,7 +39,10 @@ async function loadRtc(): Promise<typeof Rtc> {
   return rtc;
 }
 
-/** Stops the SDK's native runtime (it keeps the process alive otherwise); after every room has been left. */
+/**
+ * Stops the SDK's native runtime (it keeps the process alive otherwise). It is one per process: call it when
+ * the process is done with LiveKit (server shutdown), after every room has been left.
+ */
 export async function releaseLiveKit(): Promise<void> {
   if (!rtc) return;
   const lk = rtc;
