@@ -11,9 +11,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initializeLogger, voice } from '@livekit/agents';
+import { initializeLogger } from '@livekit/agents';
 import {
-  AudioFrame,
   AudioStream,
   dispose,
   type RemoteTrack,
@@ -23,7 +22,12 @@ import {
   VideoBufferType,
   VideoStream,
 } from '@livekit/rtc-node';
-import { AccessToken } from 'livekit-server-sdk';
+import {
+  joinAsAgent,
+  readAll,
+  sendUtterance,
+  speechLike,
+} from '../packages/likeness/test/helpers/livekit-agent.ts';
 import { startLiveKit } from '../packages/likeness/test/helpers/livekit-server.ts';
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
 
@@ -73,11 +77,8 @@ try {
   viewer.on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
     if (track.kind === TrackKind.KIND_AUDIO) {
       void (async () => {
-        const reader = new AudioStream(track, 48_000, 1).getReader();
         let last = -1e9;
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
+        for await (const value of readAll(new AudioStream(track, 48_000, 1))) {
           const i = value.data.findIndex((v) => Math.abs(v) > 6000);
           if (i < 0) continue;
           // Arrival of this 10 ms frame, less the samples after the beep's onset.
@@ -90,11 +91,8 @@ try {
     }
     if (track.kind !== TrackKind.KIND_VIDEO) return;
     void (async () => {
-      const reader = new VideoStream(track).getReader();
       let wasWhite = false;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
+      for await (const value of readAll(new VideoStream(track))) {
         frames++;
         const rgba = value.frame.convert(VideoBufferType.RGBA);
         const white = rgba.data[0]! > 200 && rgba.data[1]! > 200 && rgba.data[2]! > 200;
@@ -142,24 +140,11 @@ try {
   };
 
   // An agent speaking through the avatar.
-  const at = new AccessToken(lk.apiKey, lk.apiSecret, { identity: 'bench-agent' });
-  at.addGrant({
-    roomJoin: true,
-    room: livekit.room,
-    canPublish: true,
-    canSubscribe: true,
-    canPublishData: true,
-  });
-  const agent = new Room();
-  rooms.push(agent);
-  await agent.connect(livekit.url, await at.toJwt(), { autoSubscribe: false, dynacast: false });
-  const output = new voice.DataStreamAudioOutput({
-    room: agent,
-    destinationIdentity: livekit.avatar_identity,
-    sampleRate: 24_000,
-    waitRemoteTrack: TrackKind.KIND_VIDEO,
+  const { room: agent, output } = await joinAsAgent(lk, livekit, {
+    identity: 'bench-agent',
     waitPlaybackStart: true,
   });
+  rooms.push(agent);
   let startedAt = 0;
   let finished = 0;
   output.on('playbackStarted', () => {
@@ -169,15 +154,9 @@ try {
   const toStart: number[] = [];
   for (let i = 0; i < 10; i++) {
     startedAt = 0;
-    const pcm = new Int16Array(24_000 * 0.6);
-    for (let k = 0; k < pcm.length; k++)
-      pcm[k] = Math.round(8000 * Math.sin((2 * Math.PI * 200 * k) / 24_000));
+    const pcm = speechLike(0.6);
     const t0 = performance.now();
-    for (let k = 0; k < pcm.length; k += 480) {
-      const part = pcm.slice(k, k + 480);
-      await output.captureFrame(new AudioFrame(part, 24_000, 1, part.length));
-    }
-    output.flush();
+    await sendUtterance(output, pcm);
     await output.waitForPlayout();
     if (startedAt) toStart.push(startedAt - t0);
     await sleep(300);

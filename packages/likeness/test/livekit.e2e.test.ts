@@ -7,9 +7,8 @@ import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { initializeLogger, voice } from '@livekit/agents';
+import { initializeLogger } from '@livekit/agents';
 import {
-  AudioFrame,
   AudioStream,
   type RemoteParticipant,
   type RemoteTrack,
@@ -18,8 +17,8 @@ import {
   TrackKind,
   VideoStream,
 } from '@livekit/rtc-node';
-import { AccessToken } from 'livekit-server-sdk';
 import { AVATAR_PROTOCOL } from '../src/transport/livekit-avatar.ts';
+import { joinAsAgent, readAll, sendUtterance, speechLike } from './helpers/livekit-agent.ts';
 import { type LiveKitServer, startLiveKit } from './helpers/livekit-server.ts';
 import { problemOf, startTestServer, type TestServer } from './helpers/test-server.ts';
 
@@ -42,27 +41,6 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000) {
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
-  }
-}
-
-/** A voiced, syllable-like test signal: 180 Hz with harmonics, opening and closing 4 times a second. */
-function speechLike(seconds: number, rate: number): Int16Array {
-  const out = new Int16Array(Math.round(seconds * rate));
-  for (let i = 0; i < out.length; i++) {
-    const t = i / rate;
-    const env = 0.5 - 0.5 * Math.cos(2 * Math.PI * 4 * t);
-    const tone = Math.sin(2 * Math.PI * 180 * t) + 0.5 * Math.sin(2 * Math.PI * 360 * t);
-    out[i] = Math.round(9000 * env * tone);
-  }
-  return out;
-}
-
-async function* readAll<T>(stream: ReadableStream<T>): AsyncGenerator<T> {
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    yield value;
   }
 }
 
@@ -170,37 +148,13 @@ describe('LiveKit', () => {
     const { s, livekit } = await openSession();
     // Nobody decodes video here: this process also runs the server, and an agent subscribes to no avatar track.
     const viewer = await join(livekit.url, livekit.token, false);
-    const at = new AccessToken(lk.apiKey, lk.apiSecret, { identity: 'agent-1' });
-    at.addGrant({
-      roomJoin: true,
-      room: livekit.room,
-      canPublish: true,
-      canSubscribe: true,
-      canPublishData: true,
-    });
-    const agentRoom = await join(livekit.url, await at.toJwt(), false);
-
-    const rate = 24_000;
-    const output = new voice.DataStreamAudioOutput({
-      room: agentRoom,
-      destinationIdentity: livekit.avatar_identity,
-      sampleRate: rate,
-      waitRemoteTrack: TrackKind.KIND_VIDEO,
-    });
+    const { room: agentRoom, output } = await joinAsAgent(lk, livekit, { identity: 'agent-1' });
+    rooms.push(agentRoom);
     const finished: { playbackPosition: number; interrupted: boolean }[] = [];
     output.on('playbackFinished', (ev: { playbackPosition: number; interrupted: boolean }) =>
       finished.push(ev),
     );
-    const send = async (seconds: number) => {
-      const pcm = speechLike(seconds, rate);
-      const frame = rate / 50; // 20 ms frames, pushed as fast as the agent's TTS would
-      for (let i = 0; i < pcm.length; i += frame) {
-        // A copy: DataStreamAudioOutput sends frame.data.buffer, the whole underlying buffer.
-        const part = pcm.slice(i, i + frame);
-        await output.captureFrame(new AudioFrame(part, rate, 1, part.length));
-      }
-      output.flush();
-    };
+    const send = (seconds: number) => sendUtterance(output, speechLike(seconds));
 
     // 1. A whole utterance: played at realtime, reported once, not interrupted, position = its length.
     const t0 = performance.now();

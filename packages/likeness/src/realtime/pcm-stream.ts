@@ -1,4 +1,4 @@
-import { visemesFromAudio } from '../speech/audio-visemes.ts';
+import { loudestDb, visemesFromAudio } from '../speech/audio-visemes.ts';
 import type { Chunk } from './media-session.ts';
 import { SAMPLE_RATE } from './media-session.ts';
 import { resampleTo } from './resample.ts';
@@ -45,13 +45,13 @@ export async function* pcmChunks(
     pending = [];
     pendingSamples = 0;
     const samples = resampleTo(mono, sampleRate, SAMPLE_RATE);
-    peakDb = Math.max(peakDb, loudestDb(samples));
+    peakDb = Math.max(peakDb, loudestDb(samples, SAMPLE_RATE));
     return { samples, visemes: visemesFromAudio(samples, SAMPLE_RATE, 0, { peakDb, floorDb: -70 }) };
   };
 
   for await (const piece of bytes) {
     if (signal.aborted) return;
-    const buf = carry.length ? concat(carry, piece) : piece;
+    const buf = carry.length ? Buffer.concat([carry, piece]) : piece;
     const whole = buf.length - (buf.length % frameBytes);
     carry = buf.slice(whole);
     if (whole === 0) continue;
@@ -68,13 +68,6 @@ export async function* pcmChunks(
   if (last && !signal.aborted) yield last;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /** Interleaved little-endian int16 bytes to mono samples (channels averaged). */
 export function toMono(bytes: Uint8Array, channels: number): Int16Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -86,16 +79,4 @@ export function toMono(bytes: Uint8Array, channels: number): Int16Array {
     out[i] = Math.round(sum / channels);
   }
   return out;
-}
-
-/** Level of the loudest 20 ms window, dBFS. */
-function loudestDb(samples: Int16Array): number {
-  const win = Math.round(SAMPLE_RATE * 0.02);
-  let best = 0;
-  for (let start = 0; start + win <= samples.length; start += win) {
-    let e = 0;
-    for (let i = start; i < start + win; i++) e += samples[i]! * samples[i]!;
-    best = Math.max(best, e / win);
-  }
-  return 20 * Math.log10(Math.sqrt(best) / 32768 + 1e-9);
 }

@@ -35,6 +35,11 @@ function features(samples: Int16Array, sampleRate: number): FrameFeatures[] {
   return out;
 }
 
+/** Level of the loudest 20 ms window, dBFS: for judging a stream's loudness as it arrives. */
+export function loudestDb(samples: Int16Array, sampleRate: number): number {
+  return features(samples, sampleRate).reduce((m, f) => Math.max(m, f.db), -180);
+}
+
 const percentile = (v: number[], p: number) =>
   [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) * p)] ?? 0;
 
