@@ -6,7 +6,7 @@ import type { PortraitRenderer } from '../render/renderer.ts';
 import type { Services } from '../services.ts';
 import { isLive } from '../sessions/lifecycle.ts';
 import type { VoiceRef } from '../speech/voice-catalog.ts';
-import { LiveKitAvatar, releaseLiveKit } from '../transport/livekit-avatar.ts';
+import { holdLiveKit, LiveKitAvatar } from '../transport/livekit-avatar.ts';
 import { avatarIdentityFor, avatarToken, roomFor, viewerToken } from '../transport/livekit-tokens.ts';
 import { WhepPeer } from '../transport/whep-peer.ts';
 import {
@@ -53,11 +53,14 @@ export interface LiveKitAccess {
 export class RealtimeService {
   private readonly live = new Map<string, Live>();
   private readonly creating = new Map<string, Promise<Live>>();
+  /** Held from start when LiveKit is configured: lets go of the SDK's runtime at shutdown. */
+  private releaseLiveKit: (() => Promise<void>) | undefined;
 
   constructor(private readonly services: () => Services) {}
 
   /** Called once at start: ends media when the session ends, whatever ended it. */
   listen(): void {
+    if (this.services().config.livekit) this.releaseLiveKit = holdLiveKit();
     this.services().sessions.on('transition', (e) => {
       if (e.to === 'ended' || e.to === 'expired') void this.teardown(e.session.id);
     });
@@ -284,6 +287,7 @@ export class RealtimeService {
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.live.keys()].map((id) => this.teardown(id)));
-    await releaseLiveKit();
+    await this.releaseLiveKit?.();
+    this.releaseLiveKit = undefined;
   }
 }

@@ -39,15 +39,23 @@ async function loadRtc(): Promise<typeof Rtc> {
   return rtc;
 }
 
+let holders = 0;
 /**
- * Stops the SDK's native runtime (it keeps the process alive otherwise). It is one per process: call it when
- * the process is done with LiveKit (server shutdown), after every room has been left.
+ * The SDK's native runtime is one per process and keeps the process alive until disposed. Each server that
+ * uses LiveKit holds it; the last one to let go (at shutdown, after leaving its rooms) disposes it, so one
+ * server closing cannot pull the runtime from under another in the same process.
  */
-export async function releaseLiveKit(): Promise<void> {
-  if (!rtc) return;
-  const lk = rtc;
-  rtc = undefined;
-  await lk.dispose();
+export function holdLiveKit(): () => Promise<void> {
+  holders++;
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    if (--holders > 0 || !rtc) return;
+    const lk = rtc;
+    rtc = undefined;
+    await lk.dispose();
+  };
 }
 
 /**
