@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { seedFrom } from './animation/random.ts';
-import { Problem } from './api/problem.ts';
+import { Problem } from './errors.ts';
 import { loadConfig } from './config.ts';
 import { contactSheet, type SheetFrame } from './media/contact-sheet.ts';
 import { renderUtteranceVideo } from './media/utterance-video.ts';

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { newId } from '../ids.ts';
 import type { Services } from '../services.ts';
-import { Problem } from './problem.ts';
+import { Problem } from '../errors.ts';
 import { registerCharacterRoutes } from './routes/characters.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerGenerateRoutes } from './routes/generate.ts';

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { PROBLEM_TYPES } from './problem.ts';
+import { PROBLEM_TYPES } from '../errors.ts';
 
 /** Request and response shapes. The OpenAPI spec (and from it the SDK) is generated from these. */
 

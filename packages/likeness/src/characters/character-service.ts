@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Kysely } from 'kysely';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { DEFAULT_PERSONA, type Persona } from '../persona/persona.ts';
 import type { IdentitySummary, Registrar, RegistrationInput } from '../registration/registrar.ts';

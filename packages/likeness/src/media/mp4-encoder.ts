@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { FFMPEG_PATH } from './ffmpeg.ts';
 
 export interface Mp4EncoderOptions {

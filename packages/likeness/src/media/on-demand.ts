@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { seedFrom } from '../animation/random.ts';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import type { Mood } from '../persona/persona.ts';
 import type { Services } from '../services.ts';
 import { isLive } from '../sessions/lifecycle.ts';

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { castRenderer, darkMouthPixels, mouthDifference } from '../../test/helpers/identity.ts';
 import { measureMp4 } from '../../test/helpers/mp4.ts';
 import { visemeForPhoneme } from '../animation/visemes.ts';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { FliteEngine } from '../speech/flite-engine.ts';
 import { SpeechService } from '../speech/speech-service.ts';
 import type { TimedPhoneme } from '../speech/types.ts';

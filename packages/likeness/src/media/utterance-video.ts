@@ -1,6 +1,6 @@
 import { AnimationTrack } from '../animation/animation-track.ts';
 import type { FrameParams } from '../animation/frame-params.ts';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import type { Mood } from '../persona/persona.ts';
 import type { Identity } from '../registration/identity.ts';
 import type { PortraitRenderer } from '../render/renderer.ts';

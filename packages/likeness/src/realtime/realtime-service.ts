@@ -1,5 +1,5 @@
 import { seedFrom } from '../animation/random.ts';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Mood } from '../persona/persona.ts';
 import type { PortraitRenderer } from '../render/renderer.ts';

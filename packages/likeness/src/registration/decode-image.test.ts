@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { decodeImage, sniffImageFormat } from './decode-image.ts';
 
 const solid = (format: 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff') =>

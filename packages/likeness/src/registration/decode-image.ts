@@ -1,5 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 

@@ -1,4 +1,4 @@
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import type { DetectedFace } from './face-detector.ts';
 
 export interface FaceRules {

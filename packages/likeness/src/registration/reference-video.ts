@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { FFMPEG_PATH, probeMedia } from '../media/ffmpeg.ts';
 import type { RgbImage } from './decode-image.ts';
 import { type FaceRules, requireSingleUsableFace } from './face-checks.ts';

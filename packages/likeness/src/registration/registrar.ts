@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import sharp from 'sharp';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import type { Limits } from '../config.ts';
 import type { FileStore } from '../store/files.ts';
 import type { Database } from '../store/schema.ts';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import type { Config } from '../config.ts';
 import { newId } from '../ids.ts';
 import type { Database, SessionsTable, SessionTransition } from '../store/schema.ts';

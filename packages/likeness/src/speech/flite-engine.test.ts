@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { FliteEngine, parsePhoneTimings } from './flite-engine.ts';
 import { SpeechService } from './speech-service.ts';
 

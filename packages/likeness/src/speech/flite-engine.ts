@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import type { SpeechChunk, SpeechEngine, SynthesisRequest, TimedPhoneme } from './types.ts';
 import { FLITE_VOICES } from './voice-catalog.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { FliteEngine } from './flite-engine.ts';
 import { OPENAI_PCM_RATE, OpenAiSpeechEngine } from './openai-speech.ts';
 import { SpeechService } from './speech-service.ts';

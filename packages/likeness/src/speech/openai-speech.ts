@@ -1,4 +1,4 @@
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import type { SpeechChunk, SpeechEngine, SynthesisRequest } from './types.ts';
 
 export interface OpenAiSpeechConfig {

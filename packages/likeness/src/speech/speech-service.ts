@@ -1,5 +1,5 @@
 import { phonemesToVisemes, type TimedViseme } from '../animation/visemes.ts';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { visemesFromAudio } from './audio-visemes.ts';
 import type { FliteEngine } from './flite-engine.ts';
 import type { OpenAiSpeechEngine } from './openai-speech.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { splitSentences, validateSpeechText } from './text.ts';
 
 const slugOf = (fn: () => unknown) => {

@@ -1,4 +1,4 @@
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 
 export const MAX_TEXT_CHARS = 5000;
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { Problem } from '../api/problem.ts';
+import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Database } from '../store/schema.ts';
 

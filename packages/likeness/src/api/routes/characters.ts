@@ -8,7 +8,7 @@ import { MAX_RENDER_SIZE, MIN_RENDER_SIZE } from '../../render/renderer.ts';
 import { EXPRESSIONS, renderStill } from '../../render/stills.ts';
 import type { Services } from '../../services.ts';
 import { parseVoice } from '../../speech/voice-catalog.ts';
-import { Problem } from '../problem.ts';
+import { Problem } from '../../errors.ts';
 import {
   CharacterListSchema,
   CharacterSchema,

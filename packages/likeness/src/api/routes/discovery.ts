@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Services } from '../../services.ts';
-import { PROBLEM_TYPES, type ProblemSlug } from '../problem.ts';
+import { PROBLEM_TYPES, type ProblemSlug } from '../../errors.ts';
 import type { Api } from '../types.ts';
 
 const require = createRequire(import.meta.url);
