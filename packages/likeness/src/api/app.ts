@@ -1,9 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Services } from '../services.ts';
-import { Problem } from '../errors.ts';
 import { registerCharacterRoutes } from './routes/characters.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerGenerateRoutes } from './routes/generate.ts';

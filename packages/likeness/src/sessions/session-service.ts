@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { Problem } from '../errors.ts';
 import type { Config } from '../config.ts';
+import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Database, SessionsTable, SessionTransition } from '../store/schema.ts';
 import { type EndReason, expiryDue, isExpired, isLive, type SessionStatus } from './lifecycle.ts';

@@ -2,13 +2,13 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Character } from '../../characters/character-service.ts';
+import { Problem } from '../../errors.ts';
 import type { Identity } from '../../registration/identity.ts';
 import type { RegistrationInput } from '../../registration/registrar.ts';
 import { MAX_RENDER_SIZE, MIN_RENDER_SIZE } from '../../render/renderer.ts';
 import { EXPRESSIONS, renderStill } from '../../render/stills.ts';
 import type { Services } from '../../services.ts';
 import { parseVoice } from '../../speech/voice-catalog.ts';
-import { Problem } from '../../errors.ts';
 import {
   CharacterListSchema,
   CharacterSchema,

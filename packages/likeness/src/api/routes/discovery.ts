@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Services } from '../../services.ts';
 import { PROBLEM_TYPES, type ProblemSlug } from '../../errors.ts';
+import type { Services } from '../../services.ts';
 import type { Api } from '../types.ts';
 
 const require = createRequire(import.meta.url);

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { Problem } from '../../errors.ts';
 import type { Services } from '../../services.ts';
 import { parseVoice } from '../../speech/voice-catalog.ts';
 import { SESSION_TOKEN_TTL_S } from '../../tenancy/session-token.ts';
-import { Problem } from '../../errors.ts';
 import { IdParam, problemResponse } from '../schemas.ts';
 import { type Api, type AppEnv, SECURITY } from '../types.ts';
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Services } from '../../services.ts';
 import { Problem } from '../../errors.ts';
+import type { Services } from '../../services.ts';
 import {
   ApiKeySchema,
   ApiKeyWithSecretSchema,

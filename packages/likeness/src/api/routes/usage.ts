@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
-import type { Services } from '../../services.ts';
 import { Problem } from '../../errors.ts';
+import type { Services } from '../../services.ts';
 import { problemResponse, UsageQuery, UsageSchema } from '../schemas.ts';
 import { type Api, SECURITY } from '../types.ts';
 
