@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /** Every knob the server reads, with its environment variable and default. The README's table mirrors this. */
@@ -14,6 +15,7 @@ export interface Config {
   logLevel: string;
   limits: Limits;
   sessions: SessionDefaults;
+  capacity: Capacity;
   speech: SpeechConfig;
   /** Set when LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET are: sessions are also served in LiveKit rooms. */
   livekit: LiveKitConfig | undefined;
@@ -58,6 +60,25 @@ export interface Limits {
   maxPersonaChars: number;
   maxConcurrentSessions: number;
   maxTextChars: number;
+  /** Largest JSON (or other non-upload) request body, enforced while it streams. */
+  maxJsonBytes: number;
+}
+
+/**
+ * What this process takes at once; beyond it, requests get 429 server-busy with Retry-After. Defaults scale
+ * with the cores; the figures behind them come from `npm run bench:capacity` (README "Capacity").
+ */
+export interface Capacity {
+  /** Live sessions being watched at once (each renders and encodes 25 fps). */
+  liveSessions: number;
+  /** MP4 renders running at once, and waiting in line. */
+  renders: number;
+  renderQueue: number;
+  /** Character registrations (face detection, video analysis) running at once, and waiting. */
+  registrations: number;
+  registrationQueue: number;
+  /** Speech engine processes (one synthesis at a time each). */
+  speechProcesses: number;
 }
 
 export interface SessionDefaults {
@@ -69,6 +90,8 @@ export interface SessionDefaults {
 }
 
 type Env = Record<string, string | undefined>;
+
+const cores = () => os.availableParallelism();
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -101,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxPersonaChars: 8000,
       maxConcurrentSessions: int(env, 'LIKENESS_MAX_CONCURRENT_SESSIONS', 10, 1, 10_000),
       maxTextChars: int(env, 'LIKENESS_MAX_TEXT_CHARS', 5000, 1, 100_000),
+      maxJsonBytes: int(env, 'LIKENESS_MAX_JSON_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
     },
     speech: {
       openaiUrl: env.LIKENESS_OPENAI_SPEECH_URL || undefined,
@@ -108,6 +132,14 @@ export function loadConfig(env: Env = process.env): Config {
       openaiModel: env.LIKENESS_OPENAI_SPEECH_MODEL || 'tts-1',
     },
     livekit: livekitConfig(env),
+    capacity: {
+      liveSessions: int(env, 'LIKENESS_MAX_LIVE_SESSIONS', 3 * cores(), 1, 1000),
+      renders: int(env, 'LIKENESS_MAX_RENDERS', Math.max(1, Math.floor(cores() / 2)), 1, 64),
+      renderQueue: int(env, 'LIKENESS_MAX_RENDER_QUEUE', 4, 0, 1000),
+      registrations: int(env, 'LIKENESS_MAX_REGISTRATIONS', Math.max(1, cores()), 1, 64),
+      registrationQueue: int(env, 'LIKENESS_MAX_REGISTRATION_QUEUE', 8, 0, 1000),
+      speechProcesses: int(env, 'LIKENESS_SPEECH_PROCESSES', Math.max(1, Math.min(cores(), 4)), 1, 32),
+    },
     sessions: {
       idleTimeoutS: int(env, 'LIKENESS_SESSION_IDLE_TIMEOUT_S', 300, 1, 86_400),
       maxDurationS: int(env, 'LIKENESS_SESSION_MAX_DURATION_S', 3600, 1, 86_400),

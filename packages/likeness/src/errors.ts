@@ -22,6 +22,7 @@ export const PROBLEM_TYPES = {
   'corrupt-video': { status: 422, title: 'The video cannot be decoded' },
   'video-too-long': { status: 422, title: 'The video is longer than the limit' },
   'too-many-sessions': { status: 429, title: 'Too many concurrent sessions' },
+  'server-busy': { status: 429, title: 'The server is at capacity; retry later' },
   'text-too-long': { status: 422, title: 'The text is longer than the limit' },
   'unsupported-characters': { status: 422, title: 'The text has characters the voice cannot say' },
   'unknown-voice': { status: 422, title: 'No such voice' },
@@ -48,7 +49,10 @@ export function problemTypeUri(slug: ProblemSlug): string {
   return `/problems/${slug}`;
 }
 
-/** Thrown anywhere in the server; the API layer turns it into a problem+json response. */
+/**
+ * Thrown anywhere in the server; the API layer turns it into a problem+json response. An extension
+ * `retry_after_s` becomes a Retry-After header.
+ */
 export class Problem extends Error {
   readonly slug: ProblemSlug;
   readonly status: number;

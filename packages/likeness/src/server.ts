@@ -2,20 +2,23 @@ import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
+import { AdmissionQueue } from './admission.ts';
 import { createApp } from './api/app.ts';
 import { CharacterService } from './characters/character-service.ts';
 import type { Config } from './config.ts';
-import { RealtimeService } from './realtime/realtime-service.ts';
+import { LocalMediaHost } from './realtime/media-host.ts';
 import { FaceDetector } from './registration/face-detector.ts';
 import { Registrar } from './registration/registrar.ts';
 import { RenderService } from './render/render-service.ts';
 import type { Services } from './services.ts';
+import { LiveSessions } from './sessions/live-sessions.ts';
 import { SessionService } from './sessions/session-service.ts';
 import { FliteEngine } from './speech/flite-engine.ts';
 import { OpenAiSpeechEngine } from './speech/openai-speech.ts';
 import { SpeechService } from './speech/speech-service.ts';
 import { openStore } from './store/db.ts';
 import { FileStore } from './store/files.ts';
+import { sweepDataDir } from './store/sweep.ts';
 import { SessionTokens } from './tenancy/session-token.ts';
 import { TenancyService } from './tenancy/tenancy-service.ts';
 import { UsageLedger } from './usage/usage-ledger.ts';
@@ -42,7 +45,13 @@ export async function buildServices(
   sharedDetector ??= new FaceDetector();
   const registrar = new Registrar({ db: store.db, files, detector: sharedDetector, limits: config.limits });
   const sessions = new SessionService(store.db, config);
-  const flite = new FliteEngine();
+  const flite = new FliteEngine({
+    processes: config.capacity.speechProcesses,
+    onEvent: (e) => {
+      if (e.type === 'exited' && !e.expected) logger.error(e, 'speech engine process crashed; restarting it');
+      if (e.type === 'timeout') logger.error(e, 'speech engine process hung; killing and restarting it');
+    },
+  });
   const openai = config.speech.openaiUrl
     ? new OpenAiSpeechEngine({
         baseUrl: config.speech.openaiUrl,
@@ -50,25 +59,59 @@ export async function buildServices(
         model: config.speech.openaiModel,
       })
     : undefined;
+  const characters = new CharacterService(store.db, registrar);
+  const usage = new UsageLedger(store.db, sessions);
+  const speech = new SpeechService({ flite, openai });
+  const renders = new RenderService(registrar);
+  const host = new LocalMediaHost({
+    maxViewedSessions: config.capacity.liveSessions,
+    livekit: config.livekit !== undefined,
+  });
+  const live = new LiveSessions({
+    sessions,
+    characters,
+    registrar,
+    renders,
+    speech,
+    usage,
+    config,
+    logger,
+    host,
+  });
   const services: Services = {
     config,
     logger,
     store,
     registrar,
-    characters: new CharacterService(store.db, registrar),
+    characters,
     sessions,
-    usage: new UsageLedger(store.db, sessions),
+    usage,
     tenancy: new TenancyService(store.db),
-    speech: new SpeechService({ flite, openai }),
-    renders: new RenderService(registrar),
-    realtime: new RealtimeService(() => services),
+    speech,
+    renders,
+    live,
     tokens: new SessionTokens({ secret: config.tokenSecret, dataDir: config.dataDir }),
+    admission: {
+      renders: new AdmissionQueue({
+        name: 'MP4 renders',
+        setting: 'LIKENESS_MAX_RENDERS, LIKENESS_MAX_RENDER_QUEUE',
+        concurrency: config.capacity.renders,
+        maxWaiting: config.capacity.renderQueue,
+        typicalSeconds: 2,
+      }),
+      registrations: new AdmissionQueue({
+        name: 'Character registrations',
+        setting: 'LIKENESS_MAX_REGISTRATIONS, LIKENESS_MAX_REGISTRATION_QUEUE',
+        concurrency: config.capacity.registrations,
+        maxWaiting: config.capacity.registrationQueue,
+        typicalSeconds: 0.5,
+      }),
+    },
     shutdown: async () => {
-      await services.realtime.closeAll();
+      await live.closeAll();
       await flite.close();
     },
   };
-  services.realtime.listen();
   return services;
 }
 
@@ -76,6 +119,10 @@ export async function buildServices(
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
   const services = await buildServices(config, opts.logger);
   const { logger } = services;
+  const swept = await sweepDataDir(config.dataDir, services.store.db);
+  if (swept.removed.length) logger.warn({ removed: swept.removed }, 'removed leftovers of an earlier crash');
+  // The speech engine processes start now, so the first sentence does not wait for them.
+  services.speech.warm();
   const { createdKey } = await services.tenancy.bootstrapKeys(config.apiKey);
   for (const tenantId of await services.tenancy.listTenantIds()) await services.characters.seedCast(tenantId);
   services.sessions.startSweeper();
@@ -97,7 +144,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     close: () => {
       closing ??= (async () => {
         services.sessions.stopSweeper();
-        await services.realtime.closeAll();
+        await services.live.closeAll();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Keep-alive connections would hold close() open; end them.

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
+import type { AdmissionQueue } from './admission.ts';
 import type { CharacterService } from './characters/character-service.ts';
 import type { Config } from './config.ts';
-import type { RealtimeService } from './realtime/realtime-service.ts';
 import type { Registrar } from './registration/registrar.ts';
 import type { RenderService } from './render/render-service.ts';
+import type { LiveSessions } from './sessions/live-sessions.ts';
 import type { SessionService } from './sessions/session-service.ts';
 import type { SpeechService } from './speech/speech-service.ts';
 import type { Store } from './store/db.ts';
@@ -23,8 +24,11 @@ export interface Services {
   tenancy: TenancyService;
   speech: SpeechService;
   renders: RenderService;
-  realtime: RealtimeService;
+  /** Realtime sessions: policy over the media host. */
+  live: LiveSessions;
   tokens: SessionTokens;
-  /** Stops background workers (the speech engine's thread). */
+  /** Admission control for heavy work (429 server-busy beyond it). */
+  admission: { renders: AdmissionQueue; registrations: AdmissionQueue };
+  /** Stops background workers (the speech engine processes). */
   shutdown(): Promise<void>;
 }

@@ -188,8 +188,8 @@ describe('Likeness API', () => {
       [
         'an unknown voice',
         () => ({ portrait: blob(readFixture(HOPPER)), voice: 'flite:nobody' }),
-        400,
-        'validation-error',
+        422,
+        'unknown-voice',
       ],
     ];
     for (const [what, body, status, slug] of cases) {

@@ -124,7 +124,7 @@ describe('LiveKit', () => {
         'nothing joined',
       );
       await down.client.endSession({ path: { id: s.id } });
-      assert.equal(down.server.services.realtime.activeCount, 0, 'no media left behind');
+      assert.equal(down.server.services.live.host.count, 0, 'no media left behind');
     } finally {
       await down.close();
     }
@@ -240,7 +240,7 @@ describe('LiveKit', () => {
     const baseline = await settled();
     for (let i = 0; i < 10; i++) await cycle();
     const end = await settled(baseline.fds + 2);
-    assert.equal(t.server.services.realtime.activeCount, 0, 'no media sessions left');
+    assert.equal(t.server.services.live.host.count, 0, 'no media sessions left');
     assert.ok(end.timers <= baseline.timers, `timers ${baseline.timers} -> ${end.timers}`);
     assert.ok(end.fds <= baseline.fds + 2, `file descriptors ${baseline.fds} -> ${end.fds}`);
     assert.ok(

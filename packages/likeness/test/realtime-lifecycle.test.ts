@@ -90,7 +90,7 @@ describe('realtime lifecycle', () => {
     const ended = await t.client.getSession({ path: { id: s.id } });
     assert.deepEqual([ended.status, ended.end_reason], ['expired', 'idle_timeout']);
     await sleep(100);
-    assert.equal(t.server.services.realtime.activeCount, 0);
+    assert.equal(t.server.services.live.host.count, 0);
   });
 
   it('leaves memory, timers and file descriptors at the baseline after 20 sessions', async () => {
@@ -110,7 +110,7 @@ describe('realtime lifecycle', () => {
     }
     await sleep(1000);
     const end = resources();
-    assert.equal(t.server.services.realtime.activeCount, 0, 'no media sessions left');
+    assert.equal(t.server.services.live.host.count, 0, 'no media sessions left');
     assert.ok(end.timers <= baseline.timers, `timers ${baseline.timers} -> ${end.timers}`);
     assert.ok(end.fds <= baseline.fds + 2, `file descriptors ${baseline.fds} -> ${end.fds}`);
     assert.ok(end.handles <= baseline.handles + 2, `handles ${baseline.handles} -> ${end.handles}`);

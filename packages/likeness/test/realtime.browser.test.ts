@@ -233,6 +233,6 @@ describe('realtime in the browser (WHEP)', () => {
     const usage = await t.client.getUsage({ query: { group_by: 'session' } });
     const seconds = usage.data.find((r) => r.key === id)?.media_seconds ?? 0;
     assert.ok(seconds > 5, `media seconds metered (${seconds})`);
-    assert.equal(t.server.services.realtime.activeCount, 0, 'no media session left running');
+    assert.equal(t.server.services.live.host.count, 0, 'no media session left running');
   });
 });

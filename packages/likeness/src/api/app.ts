@@ -1,13 +1,17 @@
+import path from 'node:path';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import type { Config } from '../config.ts';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Services } from '../services.ts';
+import { limitBodies } from './body-limit.ts';
+import { requireCleanStrings } from './input-rules.ts';
 import { registerCharacterRoutes } from './routes/characters.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerGenerateRoutes } from './routes/generate.ts';
-import { registerRealtimeRoutes } from './routes/realtime.ts';
+import { MAX_SDP_BYTES, registerRealtimeRoutes } from './routes/realtime.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerTenancyRoutes } from './routes/tenancy.ts';
 import { registerUsageRoutes } from './routes/usage.ts';
@@ -22,9 +26,22 @@ export const API_INFO = {
 };
 
 function problemResponse(c: Context, problem: Problem): Response {
-  return c.newResponse(JSON.stringify(problem.toBody(c.req.path)), problem.status as 400, {
-    'Content-Type': 'application/problem+json',
-  });
+  const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
+  const retry = problem.extensions.retry_after_s;
+  if (typeof retry === 'number') headers['Retry-After'] = String(Math.max(1, Math.ceil(retry)));
+  // The rest of an oversized body is not worth reading: tell the client this connection is done.
+  if (problem.status === 413) headers.Connection = 'close';
+  return c.newResponse(JSON.stringify(problem.toBody(c.req.path)), problem.status as 400, headers);
+}
+
+/** Body limits per route (README "Limits"): uploads, SDP offers, and JSON for everything else. */
+function bodyLimitFor(config: Config) {
+  const upload = Math.max(config.limits.maxImageBytes, config.limits.maxVideoBytes) + 64 * 1024;
+  return (method: string, path: string) => {
+    if (method === 'POST' && path === '/v1/characters') return { bytes: upload, what: 'A character upload' };
+    if (/^\/v1\/sessions\/[^/]+\/whep$/.test(path)) return { bytes: MAX_SDP_BYTES, what: 'An SDP offer' };
+    return { bytes: config.limits.maxJsonBytes, what: 'A request body' };
+  };
 }
 
 /**
@@ -34,17 +51,20 @@ function problemResponse(c: Context, problem: Problem): Response {
 export function createApp(services: () => Services) {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) {
-        const errors = result.error.issues.map((i) => ({
-          path: i.path.join('.') || '(body)',
-          message: i.message,
-        }));
-        throw new Problem(
-          'validation-error',
-          `Invalid request: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
-          { errors },
-        );
+      // Every validated input (path, query, JSON, form) passes here: one rule for strings at the edge.
+      if (result.success) {
+        requireCleanStrings(result.data);
+        return;
       }
+      const errors = result.error.issues.map((i) => ({
+        path: i.path.join('.') || '(body)',
+        message: i.message,
+      }));
+      throw new Problem(
+        'validation-error',
+        `Invalid request: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+        { errors },
+      );
     },
   });
   const startedAt = Date.now();
@@ -56,6 +76,19 @@ export function createApp(services: () => Services) {
       'An API key: printed at first start, set with LIKENESS_API_KEY, or created with POST /v1/keys.',
   });
 
+  // First, before anything reads a byte of the body or touches the database.
+  let limits: ReturnType<typeof bodyLimitFor> | undefined;
+  app.use(
+    '*',
+    limitBodies({
+      limitFor: (method, path) => {
+        limits ??= bodyLimitFor(services().config);
+        return limits(method, path);
+      },
+      tmpDir: () => path.join(services().config.dataDir, 'tmp'),
+    }),
+  );
+
   app.use('*', async (c, next) => {
     const started = performance.now();
     c.set('requestId', newId('req'));
@@ -66,8 +99,15 @@ export function createApp(services: () => Services) {
 
   app.use('/v1/*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
-    // EventSource cannot send headers: the events stream also takes ?token=.
+    // EventSource cannot send headers: the events stream also takes ?token=, but only a session token.
+    // API keys never go in URLs (they end up in logs, histories and Referer headers).
     const query = c.req.path.endsWith('/events') ? c.req.query('token') : undefined;
+    if (query !== undefined && !query.startsWith('lst_')) {
+      throw new Problem(
+        'unauthorized',
+        '?token= takes a session token (POST /v1/sessions/{id}/token), never an API key: send keys as "Authorization: Bearer <key>".',
+      );
+    }
     const match = query ? [query, query] : /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new Problem('unauthorized', 'Send your API key as "Authorization: Bearer <key>".');
     const credential = match[1]!;

@@ -213,7 +213,10 @@ export const ApiKeySchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    role: z.enum(['admin', 'member']),
+    role: z.enum(['operator', 'admin', 'member']).openapi({
+      description:
+        'operator: runs the server, creates tenants. admin: manages its tenant’s keys. member: uses the API.',
+    }),
     prefix: z.string().openapi({ description: 'First characters of the key, to recognise it.' }),
     created_at: Timestamp,
     revoked_at: Timestamp.nullable(),
@@ -225,7 +228,12 @@ export const ApiKeyWithSecretSchema = ApiKeySchema.extend({
 }).openapi('ApiKeyWithSecret');
 
 export const CreateKeyBody = z
-  .object({ name: z.string().trim().min(1).max(80), role: z.enum(['admin', 'member']).default('member') })
+  .object({
+    name: z.string().trim().min(1).max(80),
+    role: z.enum(['operator', 'admin', 'member']).default('member').openapi({
+      description: 'admin and member keys: an admin or the operator; operator keys: the operator.',
+    }),
+  })
   .strict()
   .openapi('CreateKey');
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { Problem } from '../errors.ts';
 import { FliteEngine, parsePhoneTimings } from './flite-engine.ts';
@@ -34,6 +35,72 @@ describe('Flite engine', () => {
       flite.speak('Hi.', 'nobody'),
       (e) => e instanceof Problem && e.slug === 'unknown-voice',
     );
+  });
+
+  it('survives its engine process crashing mid-sentence: that sentence fails, the next one works', async () => {
+    const engine = new FliteEngine({ processes: 1 });
+    try {
+      await engine.speak('Warm up.', 'slt');
+      const [pid] = engine.pool.pids;
+      // A long sentence keeps the process busy; then it dies as it would from a segfault inside Flite.
+      const pending = engine.speak('Nine '.repeat(200), 'slt');
+      await new Promise((r) => setTimeout(r, 100));
+      process.kill(pid!, 'SIGSEGV');
+      await assert.rejects(
+        pending,
+        (e) => e instanceof Problem && e.slug === 'speech-failed' && /stopped/.test(e.message),
+      );
+      const after = await engine.speak('Still here.', 'slt');
+      assert.ok(after.samples.length > 8000, 'a new process answers');
+      assert.notEqual(engine.pool.pids[0], pid, 'the process was replaced');
+      assert.equal(engine.pool.stats.crashes, 1);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('kills and replaces a process that hangs past its timeout, failing only that sentence', async () => {
+    const engine = new FliteEngine({ processes: 1, timeoutMs: 150 });
+    try {
+      await engine.speak('Warm up.', 'slt').catch(() => undefined);
+      // About 40 s of speech takes Flite well over 150 ms: to the pool this is a hang.
+      await assert.rejects(
+        engine.speak('A long sentence that goes on and on. '.repeat(15), 'slt'),
+        (e) => e instanceof Problem && e.slug === 'speech-failed' && /did not answer/.test(e.message),
+      );
+      assert.equal(engine.pool.stats.timeouts, 1);
+      const ok = await engine.speak('Hi.', 'slt');
+      assert.ok(ok.samples.length > 0);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('does one synthesis at a time per process, in parallel across the pool, every answer to its caller', async () => {
+    const engine = new FliteEngine({ processes: 2 });
+    try {
+      const texts = ['One.', 'Two two.', 'Three three three.', 'Four four four four.', 'Five.', 'Six six.'];
+      const results = await Promise.all(texts.map((t) => engine.speak(t, 'slt')));
+      const durations = results.map((r) => r.samples.length);
+      // Longer texts give longer audio: answers were not swapped between callers.
+      assert.ok(durations[1]! < durations[2]! && durations[2]! < durations[3]!, durations.join(' '));
+      assert.equal(engine.pool.pids.length, 2);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('opens no file descriptors per sentence', async () => {
+    const engine = new FliteEngine({ processes: 1 });
+    try {
+      await engine.speak('Warm up.', 'slt');
+      const fds = () => fs.readdirSync(`/proc/${engine.pool.pids[0]}/fd`).length;
+      const before = fds();
+      for (let i = 0; i < 20; i++) await engine.speak(`Sentence ${i}.`, 'slt');
+      assert.equal(fds(), before);
+    } finally {
+      await engine.close();
+    }
   });
 
   it('streams an utterance sentence by sentence on one sample clock', async () => {

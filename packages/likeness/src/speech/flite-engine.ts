@@ -1,14 +1,17 @@
-import { Worker } from 'node:worker_threads';
 import { Problem } from '../errors.ts';
+import { type EngineFailure, EnginePool, type EnginePoolEvent } from './engine-pool.ts';
 import type { SpeechChunk, SpeechEngine, SynthesisRequest, TimedPhoneme } from './types.ts';
 import { FLITE_VOICES } from './voice-catalog.ts';
 
-interface WorkerReply {
-  id: number;
-  samples?: Int16Array;
-  sampleRate?: number;
-  timings?: string;
-  error?: string;
+interface FliteRequest {
+  text: string;
+  voice: string;
+}
+
+interface FliteReply {
+  samples: Int16Array;
+  sampleRate: number;
+  timings: string;
 }
 
 /**
@@ -29,75 +32,72 @@ export function parsePhoneTimings(text: string, durationS: number): TimedPhoneme
   return phonemes;
 }
 
-/** The embedded default: Flite through WASI in a worker thread. 16 kHz, whole sentence per call, phone timings. */
+/**
+ * The embedded default: Flite (WASI) in a pool of supervised engine processes (engine-pool.ts). 16 kHz, whole
+ * sentence per call, phone timings. A crash or hang inside Flite fails that sentence and restarts its process.
+ */
 export class FliteEngine implements SpeechEngine {
   readonly provider = 'flite' as const;
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, (reply: WorkerReply) => void>();
+  readonly pool: EnginePool<FliteRequest, FliteReply>;
 
-  private getWorker(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./flite-worker.mjs', import.meta.url));
-    worker.unref();
-    worker.on('message', (reply: WorkerReply) => {
-      this.pending.get(reply.id)?.(reply);
-      this.pending.delete(reply.id);
+  constructor(opts: { processes?: number; timeoutMs?: number; onEvent?: (e: EnginePoolEvent) => void } = {}) {
+    this.pool = new EnginePool<FliteRequest, FliteReply>({
+      name: 'Flite',
+      script: new URL('./flite/flite-process.mjs', import.meta.url),
+      ...(opts.processes ? { size: opts.processes } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     });
-    worker.on('error', (err) => this.failAll(String(err)));
-    worker.on('exit', () => {
-      this.failAll('the speech worker stopped');
-      this.worker = undefined;
-    });
-    this.worker = worker;
-    return worker;
   }
 
-  private failAll(message: string) {
-    for (const [id, resolve] of this.pending) resolve({ id, error: message });
-    this.pending.clear();
+  /** Starts the engine processes now, so the first sentence does not wait for them. */
+  warm(): void {
+    this.pool.warm();
   }
 
   /** Synthesises one sentence. */
-  speak(
+  async speak(
     text: string,
     voiceId: string,
+    signal?: AbortSignal,
   ): Promise<{ samples: Int16Array; sampleRate: number; phonemes: TimedPhoneme[] }> {
     if (!FLITE_VOICES.some((v) => v.id === voiceId)) {
-      return Promise.reject(new Problem('unknown-voice', `Flite has no voice "${voiceId}".`));
+      throw new Problem('unknown-voice', `Flite has no voice "${voiceId}".`);
     }
-    const id = this.nextId++;
-    const worker = this.getWorker();
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (reply) => {
-        if (reply.error || !reply.samples || !reply.sampleRate) {
-          reject(
-            new Problem(
-              'speech-failed',
-              `Flite could not synthesise the text: ${reply.error ?? 'no audio'}.`,
-            ),
-          );
-          return;
-        }
-        const durationS = reply.samples.length / reply.sampleRate;
-        resolve({
-          samples: reply.samples,
-          sampleRate: reply.sampleRate,
-          phonemes: parsePhoneTimings(reply.timings ?? '', durationS),
+    let reply: FliteReply;
+    try {
+      reply = await this.pool.request({ text, voice: voiceId }, signal);
+    } catch (err) {
+      const failure = err as EngineFailure;
+      if (failure.kind === 'busy') {
+        throw new Problem('server-busy', `Speech synthesis is saturated: ${failure.message}.`, {
+          retry_after_s: 2,
         });
+      }
+      throw new Problem('speech-failed', `Flite could not synthesise the text: ${failure.message}.`, {
+        engine: 'flite',
+        reason: failure.kind ?? 'failed',
       });
-      worker.postMessage({ id, text, voice: voiceId });
-    });
+    }
+    const durationS = reply.samples.length / reply.sampleRate;
+    return {
+      samples: reply.samples,
+      sampleRate: reply.sampleRate,
+      phonemes: parsePhoneTimings(reply.timings, durationS),
+    };
   }
 
   async *synthesize(request: SynthesisRequest): AsyncIterable<SpeechChunk> {
     // The caller splits text into sentences; one chunk per call keeps this engine simple.
-    const { samples, sampleRate, phonemes } = await this.speak(request.text, request.voice.id);
+    const { samples, sampleRate, phonemes } = await this.speak(
+      request.text,
+      request.voice.id,
+      request.signal,
+    );
     yield { samples, sampleRate, startSample: 0, phonemes, text: request.text };
   }
 
-  async close(): Promise<void> {
-    await this.worker?.terminate();
-    this.worker = undefined;
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }

@@ -5,7 +5,7 @@ import type { FliteEngine } from './flite-engine.ts';
 import type { OpenAiSpeechEngine } from './openai-speech.ts';
 import { splitSentences, validateSpeechText } from './text.ts';
 import type { SpeechEngine, TimedPhoneme } from './types.ts';
-import { FLITE_VOICES, type VoiceRef } from './voice-catalog.ts';
+import { FLITE_VOICES, parseVoice, type VoiceRef } from './voice-catalog.ts';
 
 /** Typical levels of synthetic speech (dBFS), for judging loudness of short streamed chunks. */
 const STREAM_LEVELS = { peakDb: -12, floorDb: -70 };
@@ -31,6 +31,31 @@ export interface UtteranceChunk {
 export class SpeechService {
   constructor(private readonly engines: { flite: FliteEngine; openai?: OpenAiSpeechEngine | undefined }) {}
 
+  /** The embedded engine's process pool: its stats and process ids, for diagnostics. */
+  get flitePool() {
+    return this.engines.flite.pool;
+  }
+
+  /** Starts the embedded engine's processes. */
+  warm(): void {
+    this.engines.flite.warm();
+  }
+
+  /**
+   * The one voice check (create, update, speak, generate): the voice must parse and an engine for it must be
+   * configured on this server. Answers 422 unknown-voice otherwise.
+   */
+  resolveVoice(value: string | VoiceRef): VoiceRef {
+    let voice: VoiceRef;
+    if (typeof value === 'string') {
+      const parsed = parseVoice(value);
+      if ('error' in parsed) throw new Problem('unknown-voice', parsed.error, { voice: value });
+      voice = parsed;
+    } else voice = value;
+    this.engineFor(voice);
+    return voice;
+  }
+
   engineFor(voice: VoiceRef): SpeechEngine {
     if (voice.provider === 'flite') {
       if (!FLITE_VOICES.some((v) => v.id === voice.id)) {
@@ -44,7 +69,7 @@ export class SpeechService {
     if (!this.engines.openai) {
       throw new Problem(
         'unknown-voice',
-        'OpenAI-compatible voices need LIKENESS_OPENAI_SPEECH_URL to be configured on the server.',
+        `Voice "openai:${voice.id}" needs an OpenAI-compatible speech API, and none is configured on this server (LIKENESS_OPENAI_SPEECH_URL). Voices: GET /v1/voices.`,
       );
     }
     return this.engines.openai;

@@ -33,10 +33,12 @@ describe('speech text', () => {
       slugOf(() => validateSpeechText('Hello \u4f60\u597d')),
       'unsupported-characters',
     );
+    assert.equal(validateSpeechText('Hello \u{1F600}'), 'Hello', 'emoji are not read out');
     assert.equal(
-      slugOf(() => validateSpeechText('Hello \u{1F600}')),
-      'unsupported-characters',
+      slugOf(() => validateSpeechText('\u{1F600}\u{1F389}')),
+      'validation-error',
     );
+    assert.equal(validateSpeechText('It costs \u20ac5.'), 'It costs five euros.');
     assert.equal(
       slugOf(() => validateSpeechText('Caf\u00e9 at 5:30, 50% off & more!')),
       'ok',

@@ -1,11 +1,13 @@
 import { Problem } from '../errors.ts';
+import { normalizeForSpeech } from './normalize/normalize.ts';
 
 export const MAX_TEXT_CHARS = 5000;
 
 /**
- * Checks text before any synthesis: not empty, not too long, only characters the embedded English voices
- * can say (Latin script, digits, punctuation). Returns it with whitespace collapsed and typographic
- * punctuation made plain.
+ * Checks text before any synthesis and returns it as it will be spoken: not empty, not too long (counted on
+ * what the caller sent), normalised for speech (numbers, dates, symbols... as words; emoji dropped:
+ * normalize/normalize.ts), and only characters the embedded English voices can say (Latin script and
+ * punctuation). Whitespace is collapsed and typographic punctuation made plain.
  */
 export function validateSpeechText(
   text: string,
@@ -35,8 +37,16 @@ export function validateSpeechText(
       },
     );
   }
+  const spoken = normalizeForSpeech(clean);
+  if (!/[\p{L}\p{N}]/u.test(spoken)) {
+    throw new Problem(
+      'validation-error',
+      'The text has nothing to say once emoji and symbols are set aside. Send words.',
+      { errors: [{ path: 'text', message: 'nothing speakable' }] },
+    );
+  }
   if (opts.latinOnly !== false) {
-    const bad = [...new Set(clean.match(/[^\p{Script=Latin}\p{N}\p{P}\p{Zs}$%&+=<>@#^*~|/\\`]/gu) ?? [])];
+    const bad = [...new Set(spoken.match(/[^\p{Script=Latin}\p{N}\p{P}\p{Zs}$%&+=<>@#^*~|/\\`]/gu) ?? [])];
     if (bad.length > 0) {
       throw new Problem(
         'unsupported-characters',
@@ -45,7 +55,7 @@ export function validateSpeechText(
       );
     }
   }
-  return clean;
+  return spoken;
 }
 
 /**

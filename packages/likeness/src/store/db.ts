@@ -25,12 +25,32 @@ export async function openStore(opts: { dataDir: string; databaseUrl?: string | 
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     backend = 'postgres';
   } else {
-    const dir = path.join(opts.dataDir, 'db');
-    await fs.mkdir(dir, { recursive: true });
-    const client = await PGlite.create(dir);
+    const client = await openPGlite(path.join(opts.dataDir, 'db'));
     db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
     backend = 'pglite';
   }
   await migrate(db);
   return { db, backend, close: () => db.destroy() };
+}
+
+/**
+ * Opens the embedded cluster. A new cluster is created beside its final place and renamed into it when
+ * complete: a first start killed halfway (creating a cluster takes seconds) leaves no half-made database
+ * that every later start would fail on.
+ */
+async function openPGlite(dir: string): Promise<PGlite> {
+  const exists = await fs
+    .access(path.join(dir, 'PG_VERSION'))
+    .then(() => true)
+    .catch(() => false);
+  if (!exists) {
+    const creating = `${dir}.creating`;
+    await fs.rm(creating, { recursive: true, force: true });
+    await fs.rm(dir, { recursive: true, force: true }); // an empty or broken leftover
+    await fs.mkdir(creating, { recursive: true });
+    const fresh = await PGlite.create(creating);
+    await fresh.close();
+    await fs.rename(creating, dir);
+  }
+  return PGlite.create(dir);
 }

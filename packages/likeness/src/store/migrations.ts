@@ -88,6 +88,22 @@ export const MIGRATIONS: { name: string; up: (db: Kysely<Database>) => Promise<v
       );
     },
   },
+  {
+    // Roles: the operator (the key the server was started with or created) alone creates tenants; a tenant's
+    // admins manage its keys; members use the API. Earlier versions made the start key a plain admin.
+    name: '0002_operator_role',
+    up: async (db) => {
+      await runStatements(
+        db,
+        `
+        ALTER TABLE api_keys DROP CONSTRAINT api_keys_role_check;
+        ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check CHECK (role IN ('operator', 'admin', 'member'));
+        UPDATE api_keys SET role = 'operator'
+          WHERE tenant_id = 'ten_default' AND name IN ('bootstrap', 'LIKENESS_API_KEY') AND role = 'admin'
+      `,
+      );
+    },
+  },
 ];
 
 /** Prepared statements (both drivers use them) take one command each, so a script runs statement by statement. */

@@ -5,6 +5,9 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
 type Json<T> = ColumnType<T, string, string>;
 
+/** operator: runs the server, creates tenants. admin: manages its tenant's keys. member: uses the API. */
+export type KeyRole = 'operator' | 'admin' | 'member';
+
 export interface TenantsTable {
   id: string;
   name: string;
@@ -15,7 +18,7 @@ export interface ApiKeysTable {
   id: string;
   tenant_id: string;
   name: string;
-  role: 'admin' | 'member';
+  role: KeyRole;
   prefix: string;
   hash: string;
   created_at: Timestamp;

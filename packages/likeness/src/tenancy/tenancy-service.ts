@@ -2,13 +2,21 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { Database } from '../store/schema.ts';
+import type { Database, KeyRole } from '../store/schema.ts';
 
 export interface AuthContext {
   tenantId: string;
   keyId: string;
-  role: 'admin' | 'member';
+  role: KeyRole;
 }
+
+/** Who may do what (README "Keys and roles"). */
+export const can = {
+  createTenants: (role: KeyRole) => role === 'operator',
+  manageKeys: (role: KeyRole) => role === 'operator' || role === 'admin',
+  grant: (role: KeyRole, granted: KeyRole) =>
+    granted === 'operator' ? role === 'operator' : role === 'operator' || role === 'admin',
+};
 
 export const DEFAULT_TENANT_ID = 'ten_default';
 
@@ -37,8 +45,8 @@ export class TenancyService {
   }
 
   /**
-   * At start: accept LIKENESS_API_KEY as an admin key of the default tenant; when no key exists at all,
-   * create one and return it so the caller can print it once.
+   * At start: LIKENESS_API_KEY is the operator key (of the default tenant), whatever was stored for it before;
+   * when no key exists at all, create an operator key and return it so the caller can print it once.
    */
   async bootstrapKeys(envKey: string | undefined): Promise<{ createdKey?: string }> {
     await this.ensureDefaultTenant();
@@ -49,13 +57,15 @@ export class TenancyService {
           id: newId('key'),
           tenant_id: DEFAULT_TENANT_ID,
           name: 'LIKENESS_API_KEY',
-          role: 'admin',
+          role: 'operator',
           prefix: envKey.slice(0, 8),
           hash: hashKey(envKey),
           created_at: new Date(),
           revoked_at: null,
         })
-        .onConflict((oc) => oc.column('hash').doNothing())
+        .onConflict((oc) =>
+          oc.column('hash').doUpdateSet({ role: 'operator', tenant_id: DEFAULT_TENANT_ID, revoked_at: null }),
+        )
         .execute();
     }
     const any = await this.db
@@ -65,7 +75,7 @@ export class TenancyService {
       .limit(1)
       .executeTakeFirst();
     if (any) return {};
-    const created = await this.createKey(DEFAULT_TENANT_ID, { name: 'bootstrap', role: 'admin' });
+    const created = await this.createKey(DEFAULT_TENANT_ID, { name: 'bootstrap', role: 'operator' });
     return { createdKey: created.key };
   }
 
@@ -79,7 +89,7 @@ export class TenancyService {
     return (await this.db.selectFrom('tenants').select('id').execute()).map((r) => r.id);
   }
 
-  async createKey(tenantId: string, opts: { name: string; role: 'admin' | 'member' }) {
+  async createKey(tenantId: string, opts: { name: string; role: KeyRole }) {
     const key = `lk_${randomBytes(32).toString('base64url')}`;
     const row = {
       id: newId('key'),
@@ -129,7 +139,7 @@ function publicKey(row: {
   return {
     id: row.id,
     name: row.name,
-    role: row.role as 'admin' | 'member',
+    role: row.role as KeyRole,
     prefix: row.prefix,
     created_at: row.created_at.toISOString(),
     revoked_at: row.revoked_at ? row.revoked_at.toISOString() : null,

@@ -63,7 +63,11 @@ export async function connectWhep(
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' },
     body: pc.localDescription.sdp,
   });
-  if (res.status !== 201) throw new Error(`WHEP ${res.status}: ${await res.text()}`);
+  if (res.status !== 201) {
+    for (const s of sinks) s.stop();
+    pc.close(); // an open peer connection keeps libwebrtc's threads (and this process) alive
+    throw new Error(`WHEP ${res.status}: ${await res.text()}`);
+  }
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
   return {
     stats,

@@ -77,7 +77,7 @@ export function createLikenessClient(options: ClientOptions) {
     /** Revoke an API key; it stops working at once (DELETE /v1/keys/{id}) */
     revokeKey: (args: { path: operations['revokeKey']['parameters']['path'] }): Promise<void> =>
       request<void>(options, { method: 'DELETE', path: '/v1/keys/{id}', body: 'none', response: 'none' }, args ?? {}),
-    /** Create a tenant with its first admin key (admin keys only) (POST /v1/tenants) */
+    /** Create a tenant with its first admin key (operator key only) (POST /v1/tenants) */
     createTenant: (args: { body: NonNullable<operations['createTenant']['requestBody']>['content']['application/json'] }): Promise<operations['createTenant']['responses'][201]['content']['application/json']> =>
       request<operations['createTenant']['responses'][201]['content']['application/json']>(options, { method: 'POST', path: '/v1/tenants', body: 'json', response: 'json' }, args ?? {}),
     /** Voices a character can use (GET /v1/voices) */

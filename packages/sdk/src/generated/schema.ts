@@ -340,8 +340,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create a tenant with its first admin key (admin keys only)
-         * @description A tenant sees only what its keys create, plus the default cast, which every tenant gets.
+         * Create a tenant with its first admin key (operator key only)
+         * @description A tenant sees only what its keys create, plus the default cast, which every tenant gets. Only the operator key (LIKENESS_API_KEY, or the key printed at first start) may create tenants.
          */
         post: operations["createTenant"];
         delete?: never;
@@ -423,7 +423,7 @@ export interface components {
             width: number;
             height: number;
         };
-        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, livekit-unavailable, encoding-failed, internal-error. */
+        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, livekit-unavailable, encoding-failed, internal-error. */
         Problem: {
             /**
              * @description Stable URI naming the kind of error.
@@ -675,8 +675,11 @@ export interface components {
         ApiKey: {
             id: string;
             name: string;
-            /** @enum {string} */
-            role: "admin" | "member";
+            /**
+             * @description operator: runs the server, creates tenants. admin: manages its tenant’s keys. member: uses the API.
+             * @enum {string}
+             */
+            role: "operator" | "admin" | "member";
             /** @description First characters of the key, to recognise it. */
             prefix: string;
             /** Format: date-time */
@@ -687,10 +690,11 @@ export interface components {
         CreateKey: {
             name: string;
             /**
+             * @description admin and member keys: an admin or the operator; operator keys: the operator.
              * @default member
              * @enum {string}
              */
-            role?: "admin" | "member";
+            role?: "operator" | "admin" | "member";
         };
         Tenant: {
             id: string;
@@ -794,8 +798,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The image or video cannot be used (not an image, corrupt, no face, ...) */
+            /** @description The image or video cannot be used (not an image, corrupt, no face, ...), or unknown voice */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Registrations at capacity (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -903,6 +916,15 @@ export interface operations {
             };
             /** @description No such character */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown voice */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1272,6 +1294,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Renders at capacity: retry after the Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The speech engine failed on this text (the server is unaffected) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     createSessionToken: {
@@ -1306,6 +1346,15 @@ export interface operations {
             };
             /** @description Session over, or not realtime */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server streams as many live sessions as it can (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1457,8 +1506,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description SDP offer over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not application/sdp */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Session has its 4 viewers, or the server is at capacity (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1576,6 +1643,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Only admin (or operator) keys manage keys */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     createKey: {
@@ -1600,7 +1676,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyWithSecret"];
                 };
             };
-            /** @description Only admin keys can create admin keys */
+            /** @description Only admin (or operator) keys manage keys */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1629,6 +1705,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Only admin (or operator) keys manage keys */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No such active key */
             404: {
@@ -1666,7 +1751,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not an admin key */
+            /** @description Not the operator key */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Character } from '../../characters/character-service.ts';
 import { Problem } from '../../errors.ts';
 import type { Identity } from '../../registration/identity.ts';
@@ -8,7 +7,6 @@ import type { RegistrationInput } from '../../registration/registrar.ts';
 import { MAX_RENDER_SIZE, MIN_RENDER_SIZE } from '../../render/renderer.ts';
 import { EXPRESSIONS, renderStill } from '../../render/stills.ts';
 import type { Services } from '../../services.ts';
-import { parseVoice } from '../../speech/voice-catalog.ts';
 import {
   CharacterListSchema,
   CharacterSchema,
@@ -41,7 +39,10 @@ const createCharacter = createRoute({
     400: problemResponse('Missing or invalid fields'),
     413: problemResponse('Upload too large'),
     415: problemResponse('Not multipart/form-data'),
-    422: problemResponse('The image or video cannot be used (not an image, corrupt, no face, ...)'),
+    422: problemResponse(
+      'The image or video cannot be used (not an image, corrupt, no face, ...), or unknown voice',
+    ),
+    429: problemResponse('Registrations at capacity (Retry-After)'),
   },
 });
 
@@ -93,6 +94,7 @@ const updateCharacter = createRoute({
     },
     400: problemResponse('Invalid fields'),
     404: problemResponse('No such character'),
+    422: problemResponse('Unknown voice'),
   },
 });
 
@@ -232,7 +234,7 @@ function uploadFrom(form: Record<string, unknown>): RegistrationInput {
 }
 
 export function registerCharacterRoutes(app: Api, services: () => Services) {
-  // Size limits are checked while the body streams in, before any of it is parsed.
+  // The size limit is enforced while the body streams in (body-limit.ts, app.ts), before any of it is parsed.
   app.use('/v1/characters', async (c, next) => {
     if (c.req.method !== 'POST') return next();
     const type = c.req.header('content-type') ?? '';
@@ -242,14 +244,7 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
         'Send the character as multipart/form-data with a "portrait" (or "video") file field.',
       );
     }
-    const { limits } = services().config;
-    const max = Math.max(limits.maxImageBytes, limits.maxVideoBytes) + 64 * 1024;
-    return bodyLimit({
-      maxSize: max,
-      onError: () => {
-        throw new Problem('payload-too-large', `The upload is larger than ${max} bytes.`, { max_bytes: max });
-      },
-    })(c, next);
+    return next();
   });
 
   app.openapi(createCharacter, async (c) => {
@@ -257,22 +252,23 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
     const upload = uploadFrom(form);
     const file = (form.portrait ?? form.video) as Blob;
     upload.bytes = new Uint8Array(await file.arrayBuffer());
-    const voice = form.voice !== undefined ? parseVoice(form.voice) : undefined;
-    if (voice && 'error' in voice) {
-      throw new Problem('validation-error', voice.error, {
-        errors: [{ path: 'voice', message: voice.error }],
-      });
-    }
-    const character = await services().characters.create(c.get('auth').tenantId, {
-      name: form.name,
-      upload,
-      voice,
-      persona: {
-        ...(form.persona !== undefined ? { prompt: form.persona } : {}),
-        ...(form.greeting !== undefined ? { greeting: form.greeting } : {}),
-        ...(form.mood !== undefined ? { mood: form.mood } : {}),
-      },
-    });
+    const voice = form.voice !== undefined ? services().speech.resolveVoice(form.voice) : undefined;
+    const s = services();
+    const tenantId = c.get('auth').tenantId;
+    const character = await s.admission.registrations.run(
+      () =>
+        s.characters.create(tenantId, {
+          name: form.name,
+          upload,
+          voice,
+          persona: {
+            ...(form.persona !== undefined ? { prompt: form.persona } : {}),
+            ...(form.greeting !== undefined ? { greeting: form.greeting } : {}),
+            ...(form.mood !== undefined ? { mood: form.mood } : {}),
+          },
+        }),
+      c.req.raw.signal,
+    );
     return c.json(withUrl(character), 201, { Location: `/v1/characters/${character.id}` });
   });
 
@@ -289,6 +285,7 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
 
   app.openapi(updateCharacter, async (c) => {
     const body = c.req.valid('json');
+    if (body.voice) services().speech.resolveVoice(body.voice);
     const character = await services().characters.update(
       c.get('auth').tenantId,
       c.req.valid('param').id,

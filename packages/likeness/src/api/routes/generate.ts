@@ -5,7 +5,6 @@ import { Problem } from '../../errors.ts';
 import { generateForSession } from '../../media/on-demand.ts';
 import { MAX_RENDER_SIZE, MIN_RENDER_SIZE } from '../../render/renderer.ts';
 import type { Services } from '../../services.ts';
-import { parseVoice } from '../../speech/voice-catalog.ts';
 import { IdParam, problemResponse } from '../schemas.ts';
 import { type Api, SECURITY } from '../types.ts';
 
@@ -63,18 +62,20 @@ const generate = createRoute({
     404: problemResponse('No such session'),
     409: problemResponse('Session ended, expired, or not on_demand'),
     422: problemResponse('Text too long, unsupported characters or unknown voice'),
+    429: problemResponse('Renders at capacity: retry after the Retry-After seconds'),
+    502: problemResponse('The speech engine failed on this text (the server is unaffected)'),
   },
 });
 
 export function registerGenerateRoutes(app: Api, services: () => Services) {
   app.openapi(generate, (async (c: Parameters<Parameters<typeof app.openapi>[1]>[0]) => {
     const body = c.req.valid('json' as never) as z.infer<typeof GenerateBody>;
-    const voice = body.voice !== undefined ? parseVoice(body.voice) : undefined;
-    if (voice && 'error' in voice) throw new Problem('unknown-voice', voice.error);
-    const video = await generateForSession(services(), c.get('auth').tenantId, c.req.param('id')!, {
-      ...body,
-      voice,
-    });
+    const voice = body.voice !== undefined ? services().speech.resolveVoice(body.voice) : undefined;
+    const s = services();
+    const video = await s.admission.renders.run(
+      () => generateForSession(s, c.get('auth').tenantId, c.req.param('id')!, { ...body, voice }),
+      c.req.raw.signal,
+    );
     const stream = fs.createReadStream(video.file);
     stream.on('close', () => fs.rm(video.file, { force: true }, () => undefined));
     return c.body(Readable.toWeb(stream) as ReadableStream, 200, {

@@ -3,14 +3,14 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { Problem } from '../../errors.ts';
 import type { Services } from '../../services.ts';
-import { parseVoice } from '../../speech/voice-catalog.ts';
 import { SESSION_TOKEN_TTL_S } from '../../tenancy/session-token.ts';
+import { hasControlCharacters } from '../input-rules.ts';
 import { IdParam, problemResponse } from '../schemas.ts';
 import { type Api, type AppEnv, SECURITY } from '../types.ts';
 
 const tags = ['Realtime'];
 const sessionId = IdParam('Session', 'ses_01hz8x4m2k3n5p6q7r8s9t0v1w');
-const MAX_SDP_BYTES = 64 * 1024;
+export const MAX_SDP_BYTES = 64 * 1024;
 
 const SpeakBody = z
   .object({
@@ -59,6 +59,7 @@ const token = createRoute({
     201: { content: { 'application/json': { schema: TokenSchema } }, description: 'Token' },
     404: problemResponse('No such session'),
     409: problemResponse('Session over, or not realtime'),
+    429: problemResponse('The server streams as many live sessions as it can (Retry-After)'),
     503: problemResponse('LiveKit configured but not reachable'),
   },
 });
@@ -124,7 +125,9 @@ const whep = createRoute({
     },
     400: problemResponse('Not an SDP offer'),
     409: problemResponse('Session over, or not realtime'),
+    413: problemResponse('SDP offer over 64 KiB'),
     415: problemResponse('Not application/sdp'),
+    429: problemResponse('Session has its 4 viewers, or the server is at capacity (Retry-After)'),
   },
 });
 
@@ -166,7 +169,7 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
       throw new Problem('wrong-session-mode', `Session ${id} is not a realtime session.`);
     const issued = s.tokens.issue(id, c.get('auth').tenantId);
     const livekit = s.config.livekit
-      ? await s.realtime.connectLiveKit(c.get('auth').tenantId, id, SESSION_TOKEN_TTL_S)
+      ? await s.live.connectLiveKit(c.get('auth').tenantId, id, SESSION_TOKEN_TTL_S)
       : undefined;
     return c.json(
       {
@@ -181,9 +184,8 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
 
   app.openapi(speak, async (c) => {
     const body = c.req.valid('json');
-    const voice = body.voice !== undefined ? parseVoice(body.voice) : undefined;
-    if (voice && 'error' in voice) throw new Problem('unknown-voice', voice.error);
-    const utteranceId = await services().realtime.speak(c.get('auth').tenantId, c.req.valid('param').id, {
+    const voice = body.voice !== undefined ? services().speech.resolveVoice(body.voice) : undefined;
+    const utteranceId = await services().live.speak(c.get('auth').tenantId, c.req.valid('param').id, {
       text: body.text,
       voice,
       mood: body.mood,
@@ -192,7 +194,7 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
   });
 
   app.openapi(interrupt, async (c) => {
-    const dropped = await services().realtime.interrupt(c.get('auth').tenantId, c.req.valid('param').id);
+    const dropped = await services().live.interrupt(c.get('auth').tenantId, c.req.valid('param').id);
     return c.json({ dropped }, 200);
   });
 
@@ -200,11 +202,11 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
     if (!(c.req.header('content-type') ?? '').startsWith('application/sdp')) {
       throw new Problem('unsupported-media-type', 'Send the SDP offer with Content-Type: application/sdp.');
     }
-    const offer = await c.req.text();
-    if (offer.length > MAX_SDP_BYTES)
-      throw new Problem('payload-too-large', `SDP offers are limited to ${MAX_SDP_BYTES} bytes.`);
+    const offer = await c.req.text(); // the body limit (app.ts) has already held it to MAX_SDP_BYTES
+    if (hasControlCharacters(offer))
+      throw new Problem('validation-error', 'The SDP offer contains control characters.');
     const id = c.req.param('id')!;
-    const { peerId, answer } = await services().realtime.connectWhep(c.get('auth').tenantId, id, offer);
+    const { peerId, answer } = await services().live.connectWhep(c.get('auth').tenantId, id, offer);
     return c.body(answer, 201, {
       'Content-Type': 'application/sdp',
       Location: `/v1/sessions/${id}/whep/${peerId}`,
@@ -213,7 +215,7 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
 
   app.openapi(whepDelete, async (c) => {
     const { id, peer } = c.req.valid('param');
-    await services().realtime.disconnect(c.get('auth').tenantId, id, peer);
+    await services().live.disconnect(c.get('auth').tenantId, id, peer);
     return c.body(null, 204);
   });
 
@@ -234,7 +236,7 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
       push('session.state', { status: session.status });
       const unsubscribe =
         session.status === 'created' || session.status === 'active'
-          ? await s.realtime.subscribe(tenantId, id, (e) => push(e.type, e))
+          ? await s.live.subscribe(tenantId, id, (e) => push(e.type, e))
           : () => undefined;
       const onTransition = (e: { session: { id: string; status: string; end_reason: string | null } }) => {
         if (e.session.id === id)

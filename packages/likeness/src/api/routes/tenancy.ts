@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Problem } from '../../errors.ts';
 import type { Services } from '../../services.ts';
+import { type AuthContext, can } from '../../tenancy/tenancy-service.ts';
 import {
   ApiKeySchema,
   ApiKeyWithSecretSchema,
@@ -24,7 +25,7 @@ const createKey = createRoute({
   request: { body: { content: { 'application/json': { schema: CreateKeyBody } }, required: true } },
   responses: {
     201: { content: { 'application/json': { schema: ApiKeyWithSecretSchema } }, description: 'Created' },
-    403: problemResponse('Only admin keys can create admin keys'),
+    403: problemResponse('Only admin (or operator) keys manage keys'),
   },
 });
 
@@ -40,6 +41,7 @@ const listKeys = createRoute({
       content: { 'application/json': { schema: z.object({ data: z.array(ApiKeySchema) }) } },
       description: 'Keys',
     },
+    403: problemResponse('Only admin (or operator) keys manage keys'),
   },
 });
 
@@ -51,15 +53,21 @@ const revokeKey = createRoute({
   tags,
   security: SECURITY,
   request: { params: IdParam('Key', 'key_01hz8x4m2k3n5p6q7r8s9t0v1w') },
-  responses: { 204: { description: 'Revoked' }, 404: problemResponse('No such active key') },
+  responses: {
+    204: { description: 'Revoked' },
+    403: problemResponse('Only admin (or operator) keys manage keys'),
+    404: problemResponse('No such active key'),
+  },
 });
 
 const createTenant = createRoute({
   method: 'post',
   path: '/v1/tenants',
   operationId: 'createTenant',
-  summary: 'Create a tenant with its first admin key (admin keys only)',
-  description: 'A tenant sees only what its keys create, plus the default cast, which every tenant gets.',
+  summary: 'Create a tenant with its first admin key (operator key only)',
+  description:
+    'A tenant sees only what its keys create, plus the default cast, which every tenant gets. Only the operator ' +
+    'key (LIKENESS_API_KEY, or the key printed at first start) may create tenants.',
   tags,
   security: SECURITY,
   request: { body: { content: { 'application/json': { schema: CreateTenantBody } }, required: true } },
@@ -70,29 +78,40 @@ const createTenant = createRoute({
       },
       description: 'Created',
     },
-    403: problemResponse('Not an admin key'),
+    403: problemResponse('Not the operator key'),
   },
 });
+
+function requireKeyManager(auth: AuthContext): void {
+  if (!can.manageKeys(auth.role))
+    throw new Problem(
+      'forbidden',
+      'Only an admin key of this tenant (or the operator key) manages API keys.',
+    );
+}
 
 export function registerTenancyRoutes(app: Api, services: () => Services) {
   app.openapi(createKey, async (c) => {
     const auth = c.get('auth');
+    requireKeyManager(auth);
     const body = c.req.valid('json');
     const role = body.role ?? 'member';
-    if (role === 'admin' && auth.role !== 'admin')
-      throw new Problem('forbidden', 'Only an admin key can create admin keys.');
+    if (!can.grant(auth.role, role))
+      throw new Problem('forbidden', `A ${auth.role} key cannot create ${role} keys.`);
     return c.json(await services().tenancy.createKey(auth.tenantId, { name: body.name, role }), 201);
   });
-  app.openapi(listKeys, async (c) =>
-    c.json({ data: await services().tenancy.listKeys(c.get('auth').tenantId) }, 200),
-  );
+  app.openapi(listKeys, async (c) => {
+    requireKeyManager(c.get('auth'));
+    return c.json({ data: await services().tenancy.listKeys(c.get('auth').tenantId) }, 200);
+  });
   app.openapi(revokeKey, async (c) => {
+    requireKeyManager(c.get('auth'));
     await services().tenancy.revokeKey(c.get('auth').tenantId, c.req.valid('param').id);
     return c.body(null, 204);
   });
   app.openapi(createTenant, async (c) => {
-    if (c.get('auth').role !== 'admin')
-      throw new Problem('forbidden', 'Only an admin key can create tenants.');
+    if (!can.createTenants(c.get('auth').role))
+      throw new Problem('forbidden', 'Only the operator key creates tenants; ask whoever runs this server.');
     const s = services();
     const tenant = await s.tenancy.createTenant(c.req.valid('json').name);
     await s.characters.seedCast(tenant.id);

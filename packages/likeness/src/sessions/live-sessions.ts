@@ -1,0 +1,259 @@
+import type { Logger } from 'pino';
+import { seedFrom } from '../animation/random.ts';
+import type { CharacterService } from '../characters/character-service.ts';
+import type { Config } from '../config.ts';
+import { Problem } from '../errors.ts';
+import type { Mood } from '../persona/persona.ts';
+import type { LiveMedia, LiveMediaSpec, LocalMediaHost } from '../realtime/media-host.ts';
+import { type FrameSource, type MediaEvent, speechSynthesizer } from '../realtime/media-session.ts';
+import { beepSynthesizer, TEST_CARD_SLUG, TestCardFrames } from '../realtime/test-card.ts';
+import type { Registrar } from '../registration/registrar.ts';
+import type { RenderService } from '../render/render-service.ts';
+import type { PortraitRenderer } from '../render/renderer.ts';
+import type { SpeechService } from '../speech/speech-service.ts';
+import type { VoiceRef } from '../speech/voice-catalog.ts';
+import { avatarIdentityFor, roomFor, viewerToken } from '../transport/livekit-tokens.ts';
+import type { UsageLedger } from '../usage/usage-ledger.ts';
+import { isLive } from './lifecycle.ts';
+import type { SessionRow, SessionService } from './session-service.ts';
+
+const METER_INTERVAL_MS = 5000;
+export const MAX_VIEWERS_PER_SESSION = 4;
+
+export interface LiveKitAccess {
+  url: string;
+  room: string;
+  token: string;
+  identity: string;
+  avatar_identity: string;
+}
+
+/** One frame buffer per session, drawn over every frame: sinks consume pixels synchronously (MediaSink). */
+function reusingFrames(renderer: PortraitRenderer): FrameSource {
+  const out = new Uint8Array(renderer.size * renderer.size * 4);
+  return { size: renderer.size, render: (p) => renderer.render(p, out) };
+}
+
+interface Metered {
+  tenantId: string;
+  /** Metering writes run one after another, so the final flush sees every earlier tick settled. */
+  chain: Promise<void>;
+  timer: NodeJS.Timeout;
+}
+
+export interface LiveSessionDeps {
+  sessions: SessionService;
+  characters: CharacterService;
+  registrar: Registrar;
+  renders: RenderService;
+  speech: SpeechService;
+  usage: UsageLedger;
+  config: Config;
+  logger: Logger;
+  host: LocalMediaHost;
+}
+
+/**
+ * Policy for realtime sessions: every call first checks, in the database, that the session belongs to the
+ * caller's tenant, is live and is a realtime session; only then does it touch the media host. So no request
+ * can reach another tenant's live media, use up its viewer slots, or keep an ended session's media alive.
+ * Also meters media seconds while someone watches (metering counts as activity), and tears media down when
+ * the session ends, whatever ended it.
+ */
+export class LiveSessions {
+  private readonly metered = new Map<string, Metered>();
+
+  constructor(private readonly deps: LiveSessionDeps) {
+    deps.sessions.on('transition', (e) => {
+      if (e.to === 'ended' || e.to === 'expired') void this.teardown(e.session.id);
+    });
+  }
+
+  get host(): LocalMediaHost {
+    return this.deps.host;
+  }
+
+  /** The session row, after checking tenant, state and mode. Throws 404 / 409. */
+  async authorize(tenantId: string, sessionId: string): Promise<SessionRow> {
+    const s = await this.deps.sessions.get(tenantId, sessionId);
+    if (!isLive(s.status)) {
+      throw new Problem(
+        'session-not-live',
+        `Session ${sessionId} is ${s.status} (${s.end_reason}); start a new session.`,
+        { session_status: s.status },
+      );
+    }
+    if (s.mode !== 'realtime') {
+      throw new Problem(
+        'wrong-session-mode',
+        `Session ${sessionId} is an on_demand session; use /generate, or open a realtime session.`,
+      );
+    }
+    return s;
+  }
+
+  /** Authorizes, then opens (or finds) the session's live media. */
+  private async media(tenantId: string, sessionId: string): Promise<LiveMedia> {
+    const session = await this.authorize(tenantId, sessionId);
+    const live = await this.deps.host.open(sessionId, () => this.spec(tenantId, session));
+    if (!this.metered.has(sessionId)) this.startMetering(tenantId, sessionId, live);
+    return live;
+  }
+
+  private async spec(tenantId: string, session: SessionRow): Promise<LiveMediaSpec> {
+    const { characters, registrar, renders, speech, config } = this.deps;
+    const character = await characters.get(tenantId, session.character_id);
+    const identity = await registrar.load(character.identity.id);
+    const renderer = await renders.renderer(identity.id, config.limits.portraitSize);
+    // The test card runs through the same clock, queue and transports; only its pictures and sound differ.
+    const testCard = character.slug === TEST_CARD_SLUG;
+    return {
+      identity,
+      frames: testCard ? new TestCardFrames(renderer.size) : reusingFrames(renderer),
+      synthesize: testCard ? beepSynthesizer : speechSynthesizer(speech),
+      mood: character.persona.mood,
+      seed: seedFrom(`${identity.id}\u0000${session.id}`),
+    };
+  }
+
+  async connectWhep(
+    tenantId: string,
+    sessionId: string,
+    offerSdp: string,
+  ): Promise<{ peerId: string; answer: string }> {
+    if (!offerSdp.startsWith('v=0'))
+      throw new Problem('validation-error', 'The body must be an SDP offer (application/sdp).');
+    const live = await this.media(tenantId, sessionId);
+    const connected = await live.connectWhep(offerSdp, MAX_VIEWERS_PER_SESSION);
+    // The first connection makes the session active. It may have ended while the offer was answered.
+    try {
+      await this.deps.sessions.touch(tenantId, sessionId);
+    } catch (err) {
+      live.disconnectWhep(connected.peerId);
+      throw err;
+    }
+    return connected;
+  }
+
+  /**
+   * LiveKit: puts the character in the session's room (once) and returns a join token for an end user. The
+   * avatar sends media while anyone else is in the room; the first participant to join makes the session
+   * active, as a WHEP connection does.
+   */
+  async connectLiveKit(tenantId: string, sessionId: string, tokenTtlS: number): Promise<LiveKitAccess> {
+    const { config, logger } = this.deps;
+    const cfg = config.livekit;
+    if (!cfg) throw new Error('LiveKit is not configured');
+    const live = await this.media(tenantId, sessionId);
+    try {
+      await live.joinLiveKit(cfg, config.limits.portraitSize, logger);
+    } catch (err) {
+      if (err instanceof Problem) throw err;
+      throw new Problem('livekit-unavailable', `Could not join ${cfg.url}: ${(err as Error).message}`);
+    }
+    const viewer = await viewerToken(cfg, sessionId, tokenTtlS);
+    return {
+      url: cfg.url,
+      room: roomFor(sessionId),
+      token: viewer.token,
+      identity: viewer.identity,
+      avatar_identity: avatarIdentityFor(sessionId),
+    };
+  }
+
+  async disconnect(tenantId: string, sessionId: string, peerId: string): Promise<void> {
+    await this.deps.sessions.get(tenantId, sessionId); // 404 for another tenant's session, before any lookup
+    const live = this.deps.host.get(sessionId);
+    if (!live?.disconnectWhep(peerId))
+      throw new Problem('not-found', `No WHEP resource ${peerId} on session ${sessionId}.`);
+  }
+
+  async speak(
+    tenantId: string,
+    sessionId: string,
+    req: { text: string; voice?: VoiceRef | undefined; mood?: Mood | undefined },
+  ): Promise<string> {
+    const { sessions, characters, speech, config } = this.deps;
+    const s = await this.authorize(tenantId, sessionId);
+    const character = await characters.get(tenantId, s.character_id);
+    const voice = req.voice ?? character.voice;
+    speech.prepare(req.text, voice, { maxChars: config.limits.maxTextChars });
+    const live = await this.media(tenantId, sessionId);
+    await sessions.touch(tenantId, sessionId);
+    return live.media.speak(req.text, { voice, ...(req.mood ? { mood: req.mood } : {}) });
+  }
+
+  async interrupt(tenantId: string, sessionId: string): Promise<number> {
+    await this.authorize(tenantId, sessionId);
+    return this.deps.host.get(sessionId)?.media.interrupt() ?? 0;
+  }
+
+  /** Subscribes to a session's media events; returns the unsubscribe function. */
+  async subscribe(
+    tenantId: string,
+    sessionId: string,
+    listener: (e: MediaEvent) => void,
+  ): Promise<() => void> {
+    const live = await this.media(tenantId, sessionId);
+    live.media.on('event', listener);
+    return () => live.media.off('event', listener);
+  }
+
+  private startMetering(tenantId: string, sessionId: string, live: LiveMedia): void {
+    const m: Metered = {
+      tenantId,
+      chain: Promise.resolve(),
+      timer: setInterval(() => {
+        m.chain = m.chain.then(() => this.meter(sessionId, m, live, false));
+      }, METER_INTERVAL_MS),
+    };
+    m.timer.unref();
+    this.metered.set(sessionId, m);
+    live.onAudience = (viewers) => {
+      // Someone connecting (WHEP or a LiveKit participant) is activity: it activates a created session.
+      if (viewers > 0) void this.deps.sessions.touch(tenantId, sessionId).catch(() => undefined);
+    };
+  }
+
+  /**
+   * Records the media seconds sent since the last record. They are taken off the session's counter only once
+   * written, so a failed write (the session ending between ticks) leaves them for the final flush: metering
+   * closes exactly at session end.
+   */
+  private async meter(sessionId: string, m: Metered, live: LiveMedia, final: boolean): Promise<void> {
+    const seconds = live.media.unmeteredSeconds;
+    if (seconds <= 0) return;
+    try {
+      await this.deps.usage.record({
+        tenantId: m.tenantId,
+        sessionId,
+        mediaSeconds: seconds,
+        kind: 'realtime',
+        final,
+      });
+      live.media.unmeteredSeconds -= seconds;
+    } catch (err) {
+      if (final) this.deps.logger.error({ err, sessionId, seconds }, 'final usage record failed');
+      // Otherwise the session has just ended: its teardown flushes these seconds with final = true. Media
+      // opened while it was ending would have missed that teardown: start it here.
+      else if (err instanceof Problem && (err.slug === 'session-not-live' || err.slug === 'not-found'))
+        void this.teardown(sessionId);
+    }
+  }
+
+  async teardown(sessionId: string): Promise<void> {
+    const m = this.metered.get(sessionId);
+    this.metered.delete(sessionId);
+    if (m) clearInterval(m.timer);
+    const live = await this.deps.host.close(sessionId);
+    if (m && live) {
+      await m.chain;
+      await this.meter(sessionId, m, live, true);
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.metered.keys()].map((id) => this.teardown(id)));
+    await this.deps.host.closeAll();
+  }
+}

@@ -1,0 +1,315 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import os from 'node:os';
+
+/** Why a request to an engine process failed. `crashed` and `timeout` restart the process. */
+export class EngineFailure extends Error {
+  constructor(
+    readonly kind: 'crashed' | 'timeout' | 'failed' | 'busy' | 'closed' | 'aborted',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineFailure';
+  }
+}
+
+export interface EnginePoolOptions {
+  /** For messages and logs: "flite". */
+  name: string;
+  /**
+   * The engine's entry script. It sends `{ready: true}` once it can work, then answers each `{id, ...request}`
+   * with `{id, ...result}` or `{id, error}`, one at a time.
+   */
+  script: URL;
+  /** Processes in the pool; each does one request at a time. */
+  size?: number;
+  /** A request running longer than this kills its process (a hang) and fails. */
+  timeoutMs?: number;
+  /** Requests waiting for a free process beyond this are refused at once (`busy`). */
+  maxQueue?: number;
+  /** A process is replaced after this many requests: whatever it leaks, it cannot leak for long. */
+  maxRequestsPerProcess?: number;
+  /** Heap limit for each process. */
+  maxHeapMb?: number;
+  onEvent?: (event: EnginePoolEvent) => void;
+}
+
+export type EnginePoolEvent =
+  | { type: 'spawned'; pid: number }
+  | {
+      type: 'exited';
+      pid: number;
+      code: number | null;
+      signal: string | null;
+      expected: boolean;
+      stderr: string;
+    }
+  | { type: 'timeout'; pid: number };
+
+interface Job<Req, Res> {
+  id: number;
+  request: Req;
+  resolve: (value: Res) => void;
+  reject: (err: Error) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+interface Slot<Req, Res> {
+  child: ChildProcess;
+  ready: boolean;
+  job: Job<Req, Res> | undefined;
+  timer: NodeJS.Timeout | undefined;
+  served: number;
+  stderr: string;
+  retiring: boolean;
+  timedOut: boolean;
+}
+
+/** Processes sized to the machine: one per core, at least one, at most four. */
+export function defaultPoolSize(): number {
+  return Math.max(1, Math.min(os.availableParallelism(), 4));
+}
+
+/**
+ * A supervised pool of engine processes. Each process does one request at a time; requests queue for a free
+ * one. A process that crashes or hangs fails only the request it was doing, and is replaced: the server and
+ * every other request never notice. Processes are recycled after a number of requests, so a leak inside an
+ * engine (descriptors, memory) stays bounded.
+ */
+export class EnginePool<Req extends object, Res> {
+  private readonly slots = new Set<Slot<Req, Res>>();
+  private readonly queue: Job<Req, Res>[] = [];
+  private readonly respawns = new Set<NodeJS.Timeout>();
+  private nextId = 1;
+  private closed = false;
+  private started = false;
+  /** Consecutive crashes of fresh processes: slows respawning when the engine cannot start at all. */
+  private failedStarts = 0;
+  readonly stats = { requests: 0, crashes: 0, timeouts: 0, restarts: 0 };
+  private readonly opts: Required<Omit<EnginePoolOptions, 'onEvent'>> & Pick<EnginePoolOptions, 'onEvent'>;
+
+  constructor(opts: EnginePoolOptions) {
+    this.opts = {
+      size: defaultPoolSize(),
+      timeoutMs: 15_000,
+      maxQueue: 512,
+      maxRequestsPerProcess: 5000,
+      maxHeapMb: 512,
+      ...opts,
+    };
+  }
+
+  get size(): number {
+    return this.opts.size;
+  }
+
+  /** Live process ids, for tests and diagnostics. */
+  get pids(): number[] {
+    return [...this.slots].map((s) => s.child.pid ?? -1);
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Starts the processes now rather than on the first request (they take ~200 ms to be ready). */
+  warm(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    for (let i = 0; i < this.opts.size; i++) this.spawn();
+  }
+
+  request(request: Req, signal?: AbortSignal): Promise<Res> {
+    if (this.closed)
+      return Promise.reject(new EngineFailure('closed', `the ${this.opts.name} engine is shut down`));
+    if (signal?.aborted) return Promise.reject(new EngineFailure('aborted', 'aborted'));
+    if (this.queue.length >= this.opts.maxQueue) {
+      return Promise.reject(
+        new EngineFailure('busy', `the ${this.opts.name} engine has ${this.queue.length} requests waiting`),
+      );
+    }
+    this.warm();
+    this.stats.requests++;
+    return new Promise<Res>((resolve, reject) => {
+      const job: Job<Req, Res> = { id: this.nextId++, request, resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        // Waiting: leave the queue at once. Running: let it finish (short), drop the answer.
+        job.onAbort = () => {
+          const at = this.queue.indexOf(job);
+          if (at >= 0) this.queue.splice(at, 1);
+          reject(new EngineFailure('aborted', 'aborted'));
+          this.holdLoop();
+        };
+        signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.queue.push(job);
+      this.dispatch();
+      this.holdLoop();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.respawns) clearTimeout(timer);
+    this.respawns.clear();
+    for (const job of this.queue.splice(0)) this.settle(job, new EngineFailure('closed', 'shut down'));
+    const exits = [...this.slots].map((slot) => {
+      slot.retiring = true;
+      if (slot.job) this.settle(slot.job, new EngineFailure('closed', 'shut down'));
+      slot.job = undefined;
+      clearTimeout(slot.timer);
+      return new Promise<void>((resolve) => {
+        if (slot.child.exitCode !== null || slot.child.signalCode !== null) return resolve();
+        slot.child.once('exit', () => resolve());
+        slot.child.ref(); // so this process waits for the exit
+        slot.child.kill('SIGKILL');
+      });
+    });
+    await Promise.all(exits);
+    this.slots.clear();
+  }
+
+  private spawn(): void {
+    if (this.closed) return;
+    const child = fork(this.opts.script, [], {
+      serialization: 'advanced', // typed arrays cross as typed arrays
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // Not the server's flags (a TypeScript loader, the test runner's): the engine is plain JS.
+      execArgv: [`--max-old-space-size=${this.opts.maxHeapMb}`],
+    });
+    const slot: Slot<Req, Res> = {
+      child,
+      ready: false,
+      job: undefined,
+      timer: undefined,
+      served: 0,
+      stderr: '',
+      retiring: false,
+      timedOut: false,
+    };
+    this.slots.add(slot);
+    (child.stderr as { unref?: () => void } | null)?.unref?.();
+    this.holdLoop();
+    child.stderr?.on('data', (d: Buffer) => {
+      slot.stderr = (slot.stderr + d.toString()).slice(-2000);
+    });
+    child.on('message', (msg: { ready?: boolean; id?: number; error?: string } & Res) => {
+      if (msg.ready) {
+        slot.ready = true;
+        this.failedStarts = 0;
+        this.dispatch();
+        return;
+      }
+      const job = slot.job;
+      if (!job || msg.id !== job.id) return;
+      clearTimeout(slot.timer);
+      slot.job = undefined;
+      slot.served++;
+      if (msg.error !== undefined) this.settle(job, new EngineFailure('failed', msg.error));
+      else this.settle(job, undefined, msg);
+      if (slot.served >= this.opts.maxRequestsPerProcess) this.retire(slot);
+      this.dispatch();
+    });
+    child.on('error', () => undefined); // a failed spawn surfaces as 'exit'
+    child.on('exit', (code, signal) => this.onExit(slot, code, signal));
+    if (child.pid) this.opts.onEvent?.({ type: 'spawned', pid: child.pid });
+  }
+
+  private onExit(slot: Slot<Req, Res>, code: number | null, signal: NodeJS.Signals | null): void {
+    this.slots.delete(slot);
+    clearTimeout(slot.timer);
+    const expected = slot.retiring || this.closed;
+    this.opts.onEvent?.({
+      type: 'exited',
+      pid: slot.child.pid ?? -1,
+      code,
+      signal,
+      expected,
+      stderr: slot.stderr.trim().split('\n').slice(-5).join('\n'),
+    });
+    if (slot.job) {
+      this.settle(
+        slot.job,
+        slot.timedOut
+          ? new EngineFailure(
+              'timeout',
+              `the ${this.opts.name} engine did not answer in ${this.opts.timeoutMs} ms`,
+            )
+          : new EngineFailure(
+              'crashed',
+              `the ${this.opts.name} engine stopped (${signal ?? `exit ${code}`}) during this request`,
+            ),
+      );
+      slot.job = undefined;
+    }
+    if (this.closed) return;
+    if (!expected) {
+      this.stats.crashes++;
+      if (!slot.ready) this.failedStarts++;
+    }
+    this.stats.restarts++;
+    // An engine that cannot even start would otherwise respawn in a tight loop.
+    const delay = this.failedStarts === 0 ? 0 : Math.min(5000, 100 * 2 ** this.failedStarts);
+    if (delay === 0) this.spawn();
+    else {
+      const timer = setTimeout(() => {
+        this.respawns.delete(timer);
+        this.spawn();
+      }, delay);
+      this.respawns.add(timer);
+      this.holdLoop();
+    }
+    if (this.failedStarts > 3) {
+      // Nothing will answer soon: fail what waits instead of letting it hang.
+      for (const job of this.queue.splice(0))
+        this.settle(job, new EngineFailure('crashed', `the ${this.opts.name} engine keeps failing to start`));
+    }
+  }
+
+  private retire(slot: Slot<Req, Res>): void {
+    slot.retiring = true;
+    slot.child.kill('SIGKILL');
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (!slot.ready || slot.job || slot.retiring) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.timer = setTimeout(() => {
+        this.stats.timeouts++;
+        slot.timedOut = true;
+        this.opts.onEvent?.({ type: 'timeout', pid: slot.child.pid ?? -1 });
+        this.retire(slot);
+      }, this.opts.timeoutMs);
+      slot.child.send({ id: job.id, ...job.request }, (err) => {
+        if (err) this.retire(slot); // the channel broke: the exit handler fails the job
+      });
+    }
+  }
+
+  /** An idle pool must not keep a CLI run alive; one with work waiting or running must. */
+  private holdLoop(): void {
+    const working = this.queue.length > 0 || [...this.slots].some((s) => s.job);
+    for (const timer of this.respawns) working ? timer.ref() : timer.unref();
+    for (const slot of this.slots) {
+      const channel = slot.child.channel as { ref?: () => void; unref?: () => void } | undefined;
+      if (working) {
+        slot.child.ref();
+        channel?.ref?.();
+      } else {
+        slot.child.unref();
+        channel?.unref?.();
+      }
+    }
+  }
+
+  private settle(job: Job<Req, Res>, err: Error | undefined, value?: Res): void {
+    if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
+    queueMicrotask(() => this.holdLoop());
+    if (err) job.reject(err);
+    else job.resolve(value as Res);
+  }
+}

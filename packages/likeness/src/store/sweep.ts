@@ -1,0 +1,41 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+/**
+ * Run at start, before serving: removes what a crash (kill -9, power loss) can leave in the data directory.
+ * - `tmp/`: MP4s being rendered, reference videos being analysed, spooled request bodies. Nothing there
+ *   outlives the request that made it, so after a restart all of it is garbage.
+ * - `*.tmp` files: half-written files (FileStore writes to a temporary name and renames into place).
+ * - identity folders with no database row: files are written before the row, so a crash between the two
+ *   leaves files nothing points at. (Registering the same image again would rebuild them.)
+ * One server process owns a data directory; do not point two at the same one.
+ */
+export async function sweepDataDir(dataDir: string, db: Kysely<Database>): Promise<{ removed: string[] }> {
+  const removed: string[] = [];
+  const tmp = path.join(dataDir, 'tmp');
+  for (const name of await fs.readdir(tmp).catch(() => [])) {
+    await fs.rm(path.join(tmp, name), { recursive: true, force: true });
+    removed.push(`tmp/${name}`);
+  }
+  const identitiesDir = path.join(dataDir, 'identities');
+  const dirs = await fs.readdir(identitiesDir).catch(() => [] as string[]);
+  if (dirs.length) {
+    const known = new Set((await db.selectFrom('identities').select('id').execute()).map((r) => r.id));
+    for (const id of dirs) {
+      const dir = path.join(identitiesDir, id);
+      if (!known.has(id)) {
+        await fs.rm(dir, { recursive: true, force: true });
+        removed.push(`identities/${id}/`);
+        continue;
+      }
+      for (const name of await fs.readdir(dir).catch(() => [])) {
+        if (!name.endsWith('.tmp')) continue;
+        await fs.rm(path.join(dir, name), { force: true });
+        removed.push(`identities/${id}/${name}`);
+      }
+    }
+  }
+  return { removed };
+}
