@@ -59,6 +59,7 @@ export class LiveMedia {
     if (this.peers.size + this.pendingPeers >= maxViewers) {
       throw new Problem('too-many-sessions', `A session takes at most ${maxViewers} viewers.`, {
         limit: maxViewers,
+        retry_after_s: 10,
       });
     }
     this.host.admitViewer(this);

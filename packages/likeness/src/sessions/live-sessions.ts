@@ -149,7 +149,9 @@ export class LiveSessions {
       await live.joinLiveKit(cfg, config.limits.portraitSize, logger);
     } catch (err) {
       if (err instanceof Problem) throw err;
-      throw new Problem('livekit-unavailable', `Could not join ${cfg.url}: ${(err as Error).message}`);
+      throw new Problem('livekit-unavailable', `Could not join ${cfg.url}: ${(err as Error).message}`, {
+        retry_after_s: 5,
+      });
     }
     const viewer = await viewerToken(cfg, sessionId, tokenTtlS);
     return {

@@ -103,6 +103,7 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
           `This tenant already has ${count} open sessions; the limit is ${limit}. End one first.`,
           {
             limit,
+            retry_after_s: 30,
           },
         );
       }
