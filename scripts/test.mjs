@@ -5,7 +5,8 @@
 //     chromium for the WebRTC tests from a real browser,
 //   - the LiveKit server (Go, pinned release) for the LiveKit tests, built once with `go install` and cached
 //     (packages/likeness/test/helpers/livekit-server.ts) when livekit-server is not on the PATH.
-// Then: typecheck, lint, "spec and SDK match the routes", and every *.test.ts (unit tests beside the code,
+// Then: typecheck, lint, the import rules (no cycles, domain code never imports the HTTP layer:
+// .dependency-cruiser.cjs), "spec and SDK match the routes", and every *.test.ts (unit tests beside the code,
 // end-to-end tests under packages/*/test) with Node's test runner.
 // `npm test -- <substring>` runs only the matching test files and skips the static checks.
 import { execSync, spawnSync } from 'node:child_process';
@@ -54,6 +55,7 @@ const filter = process.argv.slice(2);
 if (filter.length === 0) {
   sh('npm run --silent typecheck');
   sh('npm run --silent lint');
+  sh('npm run --silent deps');
   sh('npm run --silent generate -- --check');
 }
 const files = find('packages')

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { blob, makeVideo } from './helpers/fixtures.ts';
-import { startServerProcess, spawnServer } from './helpers/server-process.ts';
+import { spawnServer, startServerProcess } from './helpers/server-process.ts';
 import { ADMIN_KEY, listFiles } from './helpers/test-server.ts';
 import { connectWhep } from './helpers/whep-client.ts';
 
@@ -51,14 +51,20 @@ describe('kill -9 and restart', () => {
     const pending = server.client
       .createCharacter({ body: { name: 'Clip', video: blob(clip, 'video/mp4') } })
       .catch(() => 'killed');
-    await waitFor(async () => (await listFiles(dir)).some((f) => f.startsWith('tmp/upload-')), 30_000, 'analysis');
+    await waitFor(
+      async () => (await listFiles(dir)).some((f) => f.startsWith('tmp/upload-')),
+      30_000,
+      'analysis',
+    );
     await server.kill();
     assert.equal(await pending, 'killed');
     server = await startServerProcess(dir);
     try {
       assert.deepEqual(leftovers(await listFiles(dir)), []);
       assert.equal((await server.client.listCharacters({ query: { limit: 100 } })).data.length, before);
-      const again = await server.client.createCharacter({ body: { name: 'Clip', video: blob(clip, 'video/mp4') } });
+      const again = await server.client.createCharacter({
+        body: { name: 'Clip', video: blob(clip, 'video/mp4') },
+      });
       assert.equal(again.identity.cached, false);
     } finally {
       await server.stop();
@@ -69,13 +75,19 @@ describe('kill -9 and restart', () => {
     const dir = await tmpDir();
     let server = await startServerProcess(dir);
     const walter = (await server.client.listCharacters()).data.find((c) => c.slug === 'walter')!;
-    const s = await server.client.createSession({ body: { character_id: walter.id, user_id: 'u', mode: 'on_demand' } });
+    const s = await server.client.createSession({
+      body: { character_id: walter.id, user_id: 'u', mode: 'on_demand' },
+    });
     const pending = fetch(`${server.url}/v1/sessions/${s.id}/generate`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify({ text: 'A fairly long story about the old mill by the river. '.repeat(12) }),
     }).catch(() => 'killed');
-    await waitFor(async () => (await listFiles(dir)).some((f) => /^tmp\/gen-.*\.mp4$/.test(f)), 30_000, 'the render');
+    await waitFor(
+      async () => (await listFiles(dir)).some((f) => /^tmp\/gen-.*\.mp4$/.test(f)),
+      30_000,
+      'the render',
+    );
     await sleep(300);
     await server.kill();
     assert.equal(await pending, 'killed');
@@ -83,7 +95,11 @@ describe('kill -9 and restart', () => {
     try {
       assert.deepEqual(leftovers(await listFiles(dir)), [], 'the partial MP4 is gone');
       const usage = await server.client.getUsage({ query: { group_by: 'session' } });
-      assert.equal(usage.data.find((r) => r.key === s.id), undefined, 'nothing billed for an unfinished render');
+      assert.equal(
+        usage.data.find((r) => r.key === s.id),
+        undefined,
+        'nothing billed for an unfinished render',
+      );
       const res = await fetch(`${server.url}/v1/sessions/${s.id}/generate`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
@@ -100,7 +116,9 @@ describe('kill -9 and restart', () => {
     const dir = await tmpDir();
     let server = await startServerProcess(dir);
     const card = (await server.client.listCharacters()).data.find((c) => c.slug === 'test-card')!;
-    const s = await server.client.createSession({ body: { character_id: card.id, user_id: 'u', mode: 'realtime' } });
+    const s = await server.client.createSession({
+      body: { character_id: card.id, user_id: 'u', mode: 'realtime' },
+    });
     const token = await server.client.createSessionToken({ path: { id: s.id } });
     const viewer = await connectWhep(server.url, token.whep_url, token.token);
     const started = performance.now();
@@ -113,7 +131,10 @@ describe('kill -9 and restart', () => {
     try {
       const usage = await server.client.getUsage({ query: { group_by: 'session' } });
       const seconds = usage.data.find((r) => r.key === s.id)?.media_seconds ?? 0;
-      assert.ok(seconds >= 4.5 && seconds <= watched, `billed ${seconds} s of ${watched.toFixed(1)} s watched`);
+      assert.ok(
+        seconds >= 4.5 && seconds <= watched,
+        `billed ${seconds} s of ${watched.toFixed(1)} s watched`,
+      );
       const again = await server.client.createSessionToken({ path: { id: s.id } });
       const back = await connectWhep(server.url, again.whep_url, again.token);
       await waitFor(async () => (await back.framesReceived()) > 10, 15_000, 'frames after the restart');

@@ -39,14 +39,18 @@ for (const backend of ['pglite', 'postgres'] as const) {
           const out = await sendAndCheck(req);
           statuses.set(out.status, (statuses.get(out.status) ?? 0) + 1);
           assert.equal(out.violation, undefined, `${req.label}: ${out.violation}`);
-          if (out.status >= 400) assert.equal(await snapshot(t), before, `${req.label} (${out.problemType}) left something`);
+          if (out.status >= 400)
+            assert.equal(await snapshot(t), before, `${req.label} (${out.problemType}) left something`);
           const health = await fetch(`${t.server.url}/healthz`);
           assert.equal(health.status, 200, 'the server is alive');
         }),
         { numRuns: RUNS, seed: SEED, endOnFailure: true },
       );
       const seen = [...statuses.keys()].sort();
-      assert.ok(seen.some((s) => s >= 200 && s < 300), 'some cases were valid');
+      assert.ok(
+        seen.some((s) => s >= 200 && s < 300),
+        'some cases were valid',
+      );
       assert.ok(seen.filter((s) => s >= 400).length >= 4, `a spread of refusals: ${seen.join(' ')}`);
     });
   });

@@ -79,23 +79,34 @@ describe('hardening', () => {
   after(() => t?.close());
 
   it('speaks a 300-digit number (it used to crash the process) and says it as people would', async () => {
-    const s = await t.client.createSession({ body: { character_id: walterId, user_id: 'u', mode: 'on_demand' } });
+    const s = await t.client.createSession({
+      body: { character_id: walterId, user_id: 'u', mode: 'on_demand' },
+    });
     const res = await call(t, 'POST', `/v1/sessions/${s.id}/generate`, {
       json: { text: `My number is ${'9'.repeat(300)}.` },
     });
     assert.equal(res.status, 200);
     assert.equal(res.type, 'video/mp4');
     const seconds = Number(res.headers.get('x-likeness-duration-s'));
-    assert.ok(seconds > 1 && seconds < 6, `spoken as "a three hundred-digit number", not 300 digits: ${seconds} s`);
+    assert.ok(
+      seconds > 1 && seconds < 6,
+      `spoken as "a three hundred-digit number", not 300 digits: ${seconds} s`,
+    );
     assert.equal((await call(t, 'GET', '/healthz')).status, 200);
   });
 
   it('fails one render, not the server, when the speech engine dies mid-way; the next render works', async () => {
-    const s = await t.client.createSession({ body: { character_id: walterId, user_id: 'u', mode: 'on_demand' } });
+    const s = await t.client.createSession({
+      body: { character_id: walterId, user_id: 'u', mode: 'on_demand' },
+    });
     const pool = t.server.services.speech.flitePool;
     const pids = pool.pids;
     const pending = call(t, 'POST', `/v1/sessions/${s.id}/generate`, {
-      json: { text: 'This sentence is long enough to keep the engine busy for a while, and then a little more. '.repeat(2) },
+      json: {
+        text: 'This sentence is long enough to keep the engine busy for a while, and then a little more. '.repeat(
+          2,
+        ),
+      },
     });
     await sleep(60);
     for (const pid of pids) process.kill(pid, 'SIGKILL');
@@ -104,11 +115,16 @@ describe('hardening', () => {
     assert.equal(failed.body.type, '/problems/speech-failed');
     const ok = await call(t, 'POST', `/v1/sessions/${s.id}/generate`, { json: { text: 'Back again.' } });
     assert.equal(ok.status, 200);
-    assert.ok(pool.pids.every((pid) => !pids.includes(pid)), 'the engine processes were replaced');
+    assert.ok(
+      pool.pids.every((pid) => !pids.includes(pid)),
+      'the engine processes were replaced',
+    );
   });
 
   it('checks the tenant before any live-session lookup: another tenant cannot use up viewer slots', async () => {
-    const s = await t.client.createSession({ body: { character_id: cardId, user_id: 'u', mode: 'realtime' } });
+    const s = await t.client.createSession({
+      body: { character_id: cardId, user_id: 'u', mode: 'realtime' },
+    });
     const token = await t.client.createSessionToken({ path: { id: s.id } });
     const { api_key } = await t.client.createTenant({ body: { name: 'intruder' } });
     // The owner's media is live (one viewer): the old lookup found it by id alone.
@@ -153,12 +169,19 @@ describe('hardening', () => {
   });
 
   it('refuses bodies over the route limit while they stream: 413, problem+json, connection closed', async () => {
-    const s = await t.client.createSession({ body: { character_id: cardId, user_id: 'u', mode: 'realtime' } });
+    const s = await t.client.createSession({
+      body: { character_id: cardId, user_id: 'u', mode: 'realtime' },
+    });
     const token = await t.client.createSessionToken({ path: { id: s.id } });
     const big = 100 * 1024 * 1024;
     const whep = `${t.server.url}/v1/sessions/${s.id}/whep`;
     for (const chunked of [false, true]) {
-      const res = await sendLarge(whep, { key: token.token, bytes: big, chunked, contentType: 'application/sdp' });
+      const res = await sendLarge(whep, {
+        key: token.token,
+        bytes: big,
+        chunked,
+        contentType: 'application/sdp',
+      });
       assert.equal(res.status, 413, `whep, chunked=${chunked}`);
       assert.equal(JSON.parse(res.body).type, '/problems/payload-too-large');
       assert.equal(res.headers.connection, 'close');
@@ -216,10 +239,14 @@ describe('hardening', () => {
   });
 
   it('queues renders up to the limit and refuses the rest with 429 and Retry-After, never overloading', async () => {
-    const s = await t.client.createSession({ body: { character_id: walterId, user_id: 'u', mode: 'on_demand' } });
+    const s = await t.client.createSession({
+      body: { character_id: walterId, user_id: 'u', mode: 'on_demand' },
+    });
     const results = await Promise.all(
       Array.from({ length: 4 }, (_, i) =>
-        call(t, 'POST', `/v1/sessions/${s.id}/generate`, { json: { text: `Render number ${i}, with some words.` } }),
+        call(t, 'POST', `/v1/sessions/${s.id}/generate`, {
+          json: { text: `Render number ${i}, with some words.` },
+        }),
       ),
     );
     const statuses = results.map((r) => r.status).sort();
@@ -230,15 +257,22 @@ describe('hardening', () => {
   });
 
   it('validates voices the same way everywhere: 422 unknown-voice, also for unconfigured engines', async () => {
-    const s = await t.client.createSession({ body: { character_id: walterId, user_id: 'u', mode: 'realtime' } });
-    const speak = await call(t, 'POST', `/v1/sessions/${s.id}/speak`, { json: { text: 'Hi.', voice: 'openai:alloy' } });
+    const s = await t.client.createSession({
+      body: { character_id: walterId, user_id: 'u', mode: 'realtime' },
+    });
+    const speak = await call(t, 'POST', `/v1/sessions/${s.id}/speak`, {
+      json: { text: 'Hi.', voice: 'openai:alloy' },
+    });
     const patch = await call(t, 'PATCH', `/v1/characters/${walterId}`, {
       json: { voice: { provider: 'openai', id: 'alloy' } },
     });
     const fd = new FormData();
     fd.set('name', 'Ada');
     fd.set('voice', 'openai:alloy');
-    fd.set('portrait', new Blob([await fs.readFile(path.join(import.meta.dirname, 'fixtures/astronaut.png'))]));
+    fd.set(
+      'portrait',
+      new Blob([await fs.readFile(path.join(import.meta.dirname, 'fixtures/astronaut.png'))]),
+    );
     const create = await fetch(`${t.server.url}/v1/characters`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
@@ -255,7 +289,9 @@ describe('hardening', () => {
   });
 
   it('takes only session tokens in ?token= (never an API key in a URL)', async () => {
-    const s = await t.client.createSession({ body: { character_id: cardId, user_id: 'u', mode: 'realtime' } });
+    const s = await t.client.createSession({
+      body: { character_id: cardId, user_id: 'u', mode: 'realtime' },
+    });
     const res = await fetch(`${t.server.url}/v1/sessions/${s.id}/events?token=${ADMIN_KEY}`);
     assert.equal(res.status, 401);
     const token = await t.client.createSessionToken({ path: { id: s.id } });
@@ -266,7 +302,9 @@ describe('hardening', () => {
   });
 
   it('meters media exactly up to the end of the session, between billing ticks', async () => {
-    const s = await t.client.createSession({ body: { character_id: cardId, user_id: 'meter', mode: 'realtime' } });
+    const s = await t.client.createSession({
+      body: { character_id: cardId, user_id: 'meter', mode: 'realtime' },
+    });
     const token = await t.client.createSessionToken({ path: { id: s.id } });
     const viewer = await connectWhep(t.server.url, token.whep_url, token.token);
     const started = performance.now();
@@ -276,7 +314,10 @@ describe('hardening', () => {
     viewer.close();
     const usage = await t.client.getUsage({ query: { group_by: 'session' } });
     const seconds = usage.data.find((r) => r.key === s.id)?.media_seconds ?? 0;
-    assert.ok(seconds > watched - 1 && seconds <= watched + 0.1, `metered ${seconds} s of ${watched.toFixed(2)} s`);
+    assert.ok(
+      seconds > watched - 1 && seconds <= watched + 0.1,
+      `metered ${seconds} s of ${watched.toFixed(2)} s`,
+    );
   });
 });
 

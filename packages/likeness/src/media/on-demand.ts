@@ -1,11 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { seedFrom } from '../animation/random.ts';
+import type { CharacterService } from '../characters/character-service.ts';
+import type { Config } from '../config.ts';
 import { Problem } from '../errors.ts';
 import type { Mood } from '../persona/persona.ts';
-import type { Services } from '../services.ts';
+import type { Registrar } from '../registration/registrar.ts';
+import type { RenderService } from '../render/render-service.ts';
 import { isLive } from '../sessions/lifecycle.ts';
+import type { SessionService } from '../sessions/session-service.ts';
+import type { SpeechService } from '../speech/speech-service.ts';
 import type { VoiceRef } from '../speech/voice-catalog.ts';
+import type { UsageLedger } from '../usage/usage-ledger.ts';
 import { renderUtteranceVideo, type UtteranceVideoResult } from './utterance-video.ts';
 
 export interface GenerateRequest {
@@ -14,6 +20,17 @@ export interface GenerateRequest {
   mood?: Mood | undefined;
   seed?: number | undefined;
   size?: number | undefined;
+}
+
+/** What an on-demand render needs from the rest of the server. */
+export interface OnDemandDeps {
+  sessions: SessionService;
+  characters: CharacterService;
+  speech: SpeechService;
+  usage: UsageLedger;
+  renders: RenderService;
+  registrar: Registrar;
+  config: Config;
 }
 
 export interface GeneratedVideo extends UtteranceVideoResult {
@@ -27,7 +44,7 @@ export interface GeneratedVideo extends UtteranceVideoResult {
  * only when the file is complete. The caller streams the file and removes it.
  */
 export async function generateForSession(
-  services: Services,
+  services: OnDemandDeps,
   tenantId: string,
   sessionId: string,
   req: GenerateRequest,

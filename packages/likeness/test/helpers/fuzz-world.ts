@@ -3,7 +3,15 @@ import type { FuzzWorld } from './fuzz.ts';
 import { routesFromSpec } from './fuzz.ts';
 import { ADMIN_KEY, listFiles, type TestServer } from './test-server.ts';
 
-const TABLES = ['tenants', 'api_keys', 'identities', 'identity_owners', 'characters', 'sessions', 'usage_entries'];
+const TABLES = [
+  'tenants',
+  'api_keys',
+  'identities',
+  'identity_owners',
+  'characters',
+  'sessions',
+  'usage_entries',
+];
 
 /** Rows per table and files in the data directory: a refused request must change neither. */
 export async function snapshot(t: TestServer): Promise<string> {

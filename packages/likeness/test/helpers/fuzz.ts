@@ -139,7 +139,10 @@ export function fuzzRequests(world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
     any: fc.oneof(
       { weight: 5, arbitrary: text },
       { weight: 2, arbitrary: fc.integer() },
-      { weight: 1, arbitrary: fc.constantFrom(0, -1, 1, 2 ** 31, 2 ** 53, -(2 ** 63), 1e309, Number.NaN, 0.5) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(0, -1, 1, 2 ** 31, 2 ** 53, -(2 ** 63), 1e309, Number.NaN, 0.5),
+      },
       { weight: 1, arbitrary: fc.double() },
       { weight: 1, arbitrary: fc.boolean() },
       { weight: 1, arbitrary: fc.constant(null) },
@@ -173,12 +176,16 @@ export function fuzzRequests(world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
       let i = 0;
       const path = route.path.replace(/\{[^}]+\}/g, () => params[i++ % params.length]!);
       const query = new URLSearchParams();
-      for (const [k, v] of queryPicks) if (route.query.length) query.set(route.query[k % route.query.length]!, v);
+      for (const [k, v] of queryPicks)
+        if (route.query.length) query.set(route.query[k % route.query.length]!, v);
       if (mode < 10) for (const [k, v] of Object.entries(extraQuery)) query.set(k, v);
       const headers: Record<string, string> = {};
-      if (auth) headers.authorization = auth.startsWith('Bearer') || auth.startsWith('Basic') ? auth : `Bearer ${auth}`;
+      if (auth)
+        headers.authorization =
+          auth.startsWith('Bearer') || auth.startsWith('Basic') ? auth : `Bearer ${auth}`;
       const fields: Record<string, unknown> = {};
-      for (const [k, v] of fieldPicks) if (route.fields.length) fields[route.fields[k % route.fields.length]!] = v;
+      for (const [k, v] of fieldPicks)
+        if (route.fields.length) fields[route.fields[k % route.fields.length]!] = v;
       if (mode < 15) Object.assign(fields, junk);
       let body: string | FormData | undefined;
       if (route.body === 'json' || (mode >= 95 && route.method !== 'GET')) {
@@ -189,13 +196,16 @@ export function fuzzRequests(world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
         const form = new FormData();
         for (const [k, v] of Object.entries(fields)) {
           if (k === 'portrait' || k === 'video') form.set(k, new Blob([bytes]), 'upload.bin');
-          else form.set(k, typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+          else form.set(k, typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
         }
         if (mode % 3 === 0) form.set(mode % 2 ? 'portrait' : 'video', new Blob([bytes]), 'x.png');
         body = form;
       } else if (route.body === 'sdp') {
         headers['content-type'] = mode % 5 === 0 ? 'application/json' : 'application/sdp';
-        body = mode % 2 ? `v=0\r\n${String(fields[route.fields[0] ?? ''] ?? 'o=- 0 0 IN IP4 0.0.0.0')}\r\n` : String(Object.values(fields)[0] ?? '');
+        body =
+          mode % 2
+            ? `v=0\r\n${String(fields[route.fields[0] ?? ''] ?? 'o=- 0 0 IN IP4 0.0.0.0')}\r\n`
+            : String(Object.values(fields)[0] ?? '');
       }
       const qs = query.toString();
       return {
@@ -238,12 +248,18 @@ export async function sendAndCheck(req: FuzzRequest, timeoutMs = 60_000): Promis
     return { status: res.status, problemType: undefined, violation: undefined };
   }
   if (!type.startsWith('application/problem+json')) {
-    return { status: res.status, problemType: undefined, violation: `${res.status} without problem+json (${type})` };
+    return {
+      status: res.status,
+      problemType: undefined,
+      violation: `${res.status} without problem+json (${type})`,
+    };
   }
   const body = (await res.json()) as Record<string, unknown>;
   const slug = String(body.type ?? '').replace('/problems/', '');
-  if (!(slug in PROBLEM_TYPES)) return { status: res.status, problemType: String(body.type), violation: 'unknown problem type' };
-  if (body.status !== res.status) return { status: res.status, problemType: String(body.type), violation: 'status mismatch' };
+  if (!(slug in PROBLEM_TYPES))
+    return { status: res.status, problemType: String(body.type), violation: 'unknown problem type' };
+  if (body.status !== res.status)
+    return { status: res.status, problemType: String(body.type), violation: 'status mismatch' };
   if (typeof body.title !== 'string' || typeof body.detail !== 'string' || !body.detail)
     return { status: res.status, problemType: String(body.type), violation: 'title/detail missing' };
   if ((res.status === 429 || res.status === 503) && !res.headers.get('retry-after'))

@@ -16,7 +16,10 @@ export interface ServerProcess {
 }
 
 /** The real server as its own process (`npm start`'s entry), for tests that kill it. */
-export async function startServerProcess(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     env: {
       ...process.env,
@@ -60,7 +63,13 @@ export async function startServerProcess(dataDir: string, env: Record<string, st
 /** Spawns the server without waiting for it to listen: for killing it during its first start. */
 export function spawnServer(dataDir: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LIKENESS_DATA_DIR: dataDir, LIKENESS_API_KEY: ADMIN_KEY },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LIKENESS_DATA_DIR: dataDir,
+      LIKENESS_API_KEY: ADMIN_KEY,
+    },
     stdio: 'ignore',
   });
 }
