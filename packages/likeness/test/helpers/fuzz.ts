@@ -124,7 +124,7 @@ function encodePathSegment(s: string): string {
   try {
     return encodeURIComponent(s);
   } catch {
-    return encodeURIComponent(s.replace(/[\ud800-\udfff]/g, '')) + '%ED%A0%80';
+    return `${encodeURIComponent(s.replace(/[\ud800-\udfff]/g, ''))}%ED%A0%80`;
   }
 }
 
@@ -141,7 +141,17 @@ export function fuzzRequests(world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
       { weight: 2, arbitrary: fc.integer() },
       {
         weight: 1,
-        arbitrary: fc.constantFrom(0, -1, 1, 2 ** 31, 2 ** 53, -(2 ** 63), 1e309, Number.NaN, 0.5),
+        arbitrary: fc.constantFrom(
+          0,
+          -1,
+          1,
+          2 ** 31,
+          2 ** 53,
+          -(2 ** 63),
+          Number.POSITIVE_INFINITY,
+          Number.NaN,
+          0.5,
+        ),
       },
       { weight: 1, arbitrary: fc.double() },
       { weight: 1, arbitrary: fc.boolean() },

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { createRoute, z } from '@hono/zod-openapi';
-import { Problem } from '../../errors.ts';
 import { generateForSession } from '../../media/on-demand.ts';
 import { MAX_RENDER_SIZE, MIN_RENDER_SIZE } from '../../render/renderer.ts';
 import type { Services } from '../../services.ts';
