@@ -79,6 +79,8 @@ export interface Capacity {
   registrationQueue: number;
   /** Speech engine processes (one synthesis at a time each). */
   speechProcesses: number;
+  /** Threads that draw live sessions' frames. */
+  renderThreads: number;
 }
 
 export interface SessionDefaults {
@@ -133,12 +135,13 @@ export function loadConfig(env: Env = process.env): Config {
     },
     livekit: livekitConfig(env),
     capacity: {
-      liveSessions: int(env, 'LIKENESS_MAX_LIVE_SESSIONS', 3 * cores(), 1, 1000),
+      liveSessions: int(env, 'LIKENESS_MAX_LIVE_SESSIONS', 2 * cores(), 1, 1000),
       renders: int(env, 'LIKENESS_MAX_RENDERS', Math.max(1, Math.floor(cores() / 2)), 1, 64),
       renderQueue: int(env, 'LIKENESS_MAX_RENDER_QUEUE', 4, 0, 1000),
       registrations: int(env, 'LIKENESS_MAX_REGISTRATIONS', Math.max(1, cores()), 1, 64),
       registrationQueue: int(env, 'LIKENESS_MAX_REGISTRATION_QUEUE', 8, 0, 1000),
       speechProcesses: int(env, 'LIKENESS_SPEECH_PROCESSES', Math.max(1, Math.min(cores(), 4)), 1, 32),
+      renderThreads: int(env, 'LIKENESS_RENDER_THREADS', cores(), 1, 64),
     },
     sessions: {
       idleTimeoutS: int(env, 'LIKENESS_SESSION_IDLE_TIMEOUT_S', 300, 1, 86_400),

@@ -6,9 +6,11 @@ import { AdmissionQueue } from './admission.ts';
 import { createApp } from './api/app.ts';
 import { CharacterService } from './characters/character-service.ts';
 import type { Config } from './config.ts';
+import { LoadMonitor } from './load-monitor.ts';
 import { LocalMediaHost } from './realtime/media-host.ts';
 import { FaceDetector } from './registration/face-detector.ts';
 import { Registrar } from './registration/registrar.ts';
+import { RenderPool } from './render/render-pool.ts';
 import { RenderService } from './render/render-service.ts';
 import type { Services } from './services.ts';
 import { LiveSessions } from './sessions/live-sessions.ts';
@@ -67,7 +69,10 @@ export async function buildServices(
     maxViewedSessions: config.capacity.liveSessions,
     livekit: config.livekit !== undefined,
   });
+  const renderPool = new RenderPool(config.capacity.renderThreads);
+  const batchRenders = new RenderPool(config.capacity.renders, 10);
   const live = new LiveSessions({
+    renderPool,
     sessions,
     characters,
     registrar,
@@ -91,6 +96,8 @@ export async function buildServices(
     renders,
     live,
     tokens: new SessionTokens({ secret: config.tokenSecret, dataDir: config.dataDir }),
+    load: new LoadMonitor(),
+    batchRenders,
     admission: {
       renders: new AdmissionQueue({
         name: 'MP4 renders',
@@ -109,7 +116,10 @@ export async function buildServices(
     },
     shutdown: async () => {
       await live.closeAll();
+      await renderPool.close();
+      await batchRenders.close();
       await flite.close();
+      services.load.close();
     },
   };
   return services;
@@ -123,6 +133,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   if (swept.removed.length) logger.warn({ removed: swept.removed }, 'removed leftovers of an earlier crash');
   // The speech engine processes start now, so the first sentence does not wait for them.
   services.speech.warm();
+  services.live.warm();
+  services.batchRenders.warm();
   const { createdKey } = await services.tenancy.bootstrapKeys(config.apiKey);
   for (const tenantId of await services.tenancy.listTenantIds()) await services.characters.seedCast(tenantId);
   services.sessions.startSweeper();

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { AdmissionQueue } from './admission.ts';
 import type { CharacterService } from './characters/character-service.ts';
 import type { Config } from './config.ts';
+import type { LoadMonitor } from './load-monitor.ts';
 import type { Registrar } from './registration/registrar.ts';
+import type { RenderPool } from './render/render-pool.ts';
 import type { RenderService } from './render/render-service.ts';
 import type { LiveSessions } from './sessions/live-sessions.ts';
 import type { SessionService } from './sessions/session-service.ts';
@@ -27,6 +29,10 @@ export interface Services {
   /** Realtime sessions: policy over the media host. */
   live: LiveSessions;
   tokens: SessionTokens;
+  /** Low-priority render threads for MP4s. */
+  batchRenders: RenderPool;
+  /** Event-loop lag of this process. */
+  load: LoadMonitor;
   /** Admission control for heavy work (429 server-busy beyond it). */
   admission: { renders: AdmissionQueue; registrations: AdmissionQueue };
   /** Stops background workers (the speech engine processes). */

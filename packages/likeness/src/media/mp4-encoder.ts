@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import type { Writable } from 'node:stream';
 import { Problem } from '../errors.ts';
 import { FFMPEG_PATH } from './ffmpeg.ts';
@@ -102,6 +103,14 @@ export class Mp4Encoder {
       opts.file,
     ];
     this.child = spawn(FFMPEG_PATH, args, { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
+    // MP4s are batch work: below live sessions, whose frames are due every 40 ms.
+    if (this.child.pid) {
+      try {
+        os.setPriority(this.child.pid, 5);
+      } catch {
+        // not permitted: same priority
+      }
+    }
     let stderr = '';
     this.child.stderr!.on('data', (d: Buffer) => {
       if (stderr.length < 8000) stderr += d.toString();

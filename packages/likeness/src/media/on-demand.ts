@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import { Problem } from '../errors.ts';
 import type { Mood } from '../persona/persona.ts';
 import type { Registrar } from '../registration/registrar.ts';
+import type { RenderPool } from '../render/render-pool.ts';
 import type { RenderService } from '../render/render-service.ts';
 import { isLive } from '../sessions/lifecycle.ts';
 import type { SessionService } from '../sessions/session-service.ts';
@@ -24,6 +25,7 @@ export interface GenerateRequest {
 
 /** What an on-demand render needs from the rest of the server. */
 export interface OnDemandDeps {
+  batchRenders: RenderPool;
   sessions: SessionService;
   characters: CharacterService;
   speech: SpeechService;
@@ -83,19 +85,28 @@ export async function generateForSession(
   const size = req.size ?? services.config.limits.portraitSize;
   const renderer = await services.renders.renderer(character.identity.id, size);
   const identity = await services.registrar.load(character.identity.id);
+  // Frames are drawn on a low-priority render thread: an MP4 never takes the event loop (and with it the
+  // audio clock of live sessions) for itself.
+  const thread = await services.batchRenders.open(identity, renderer, { warmup: false });
   await fs.mkdir(services.registrar.files.resolve('tmp'), { recursive: true });
   const file = services.registrar.files.resolve('tmp', `gen-${randomBytes(8).toString('hex')}.mp4`);
-  const result = await renderUtteranceVideo({
-    identity,
-    renderer,
-    speech: services.speech,
-    text: req.text,
-    voice,
-    mood: req.mood ?? character.persona.mood,
-    seed: req.seed ?? seedFrom(`${identity.id}\u0000${req.text}`),
-    maxSeconds: remaining,
-    file,
-  });
+  let result: Awaited<ReturnType<typeof renderUtteranceVideo>>;
+  try {
+    result = await renderUtteranceVideo({
+      identity,
+      renderer,
+      draw: (params) => thread.render(params),
+      speech: services.speech,
+      text: req.text,
+      voice,
+      mood: req.mood ?? character.persona.mood,
+      seed: req.seed ?? seedFrom(`${identity.id}\u0000${req.text}`),
+      maxSeconds: remaining,
+      file,
+    });
+  } finally {
+    thread.close();
+  }
   try {
     await services.usage.record({
       tenantId,

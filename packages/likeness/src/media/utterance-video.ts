@@ -11,6 +11,11 @@ import { Mp4Encoder } from './mp4-encoder.ts';
 export interface UtteranceVideoRequest {
   identity: Identity;
   renderer: PortraitRenderer;
+  /**
+   * Draws frames elsewhere (a render thread) instead of with `renderer` on this thread; the pixels are
+   * copied into the encoder's buffer.
+   */
+  draw?: ((params: FrameParams) => Promise<Uint8Array>) | undefined;
   speech: SpeechService;
   text: string;
   voice: VoiceRef;
@@ -83,7 +88,12 @@ export async function renderUtteranceVideo(req: UtteranceVideoRequest): Promise<
   const renderUntil = async (limitFrame: number) => {
     for (; frames < limitFrame; frames++) {
       const params = track.frame(frames);
-      const rgba = req.renderer.render(params, await encoder!.frameBuffer());
+      const buffer = await encoder!.frameBuffer();
+      let rgba: Uint8Array;
+      if (req.draw) {
+        buffer.set(await req.draw(params));
+        rgba = buffer;
+      } else rgba = req.renderer.render(params, buffer);
       req.onFrame?.(frames, params, rgba);
       await encoder!.writeFrame(rgba);
     }

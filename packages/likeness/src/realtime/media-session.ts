@@ -12,6 +12,11 @@ import { resampleTo } from './resample.ts';
 export const SAMPLE_RATE = 48_000;
 export const TICK_SAMPLES = 480; // 10 ms
 export const FPS = 25;
+/**
+ * Synthesis stays this far ahead of playback and no further: speech for a long text is made as it is needed,
+ * spread over the utterance, instead of all at once in a burst that competes with the frames being rendered.
+ */
+const SYNTHESIS_AHEAD_SAMPLES = 4 * SAMPLE_RATE;
 const TICKS_PER_FRAME = SAMPLE_RATE / TICK_SAMPLES / FPS; // 4
 
 /**
@@ -23,10 +28,16 @@ export interface MediaSink {
   video(rgba: Uint8Array, size: number, frame: number): void;
 }
 
-/** Draws a frame for parameters (the portrait renderer, or the test card), into a buffer it may reuse. */
+/**
+ * Draws a frame for parameters (the portrait renderer, or the test card). Either synchronously, into a buffer
+ * it may reuse, or on a render thread (renderAsync: one call at a time; the pixels stay valid until the next).
+ */
 export interface FrameSource {
   readonly size: number;
-  render(params: FrameParams, frame: number, beep: boolean): Uint8Array;
+  render?(params: FrameParams, frame: number, beep: boolean): Uint8Array;
+  renderAsync?(params: FrameParams, frame: number, beep: boolean): Promise<Uint8Array>;
+  /** Releases what the source holds (a render thread's renderer). */
+  close?(): void;
 }
 
 export interface Chunk {
@@ -39,6 +50,8 @@ interface Utterance {
   id: string;
   text: string;
   chunks: Chunk[];
+  /** Samples in `chunks`, played or not. */
+  received: number;
   synthesized: boolean;
   failed?: string;
   started: boolean;
@@ -65,6 +78,12 @@ export type MediaEvent =
       queued_audio_ms: number;
       av_offset_ms: number;
       viewers: number;
+      /** Since the session started: frames never sent (the clock skipped ahead after a stall of over 100 ms). */
+      frames_dropped: number;
+      /** Since the session started: frames sent more than one frame period after their time. */
+      late_frames: number;
+      /** Since the session started: 10 ms ticks of silence inside an utterance, waiting for synthesis. */
+      audio_underruns: number;
     };
 
 export interface SpeakOptions {
@@ -110,6 +129,8 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   private closed = false;
   /** Seconds of media sent while someone was watching: read and reset by the usage meter. */
   unmeteredSeconds = 0;
+  /** Quality counters since start (also in the metrics event). */
+  readonly quality = { framesDropped: 0, lateFrames: 0, audioUnderruns: 0 };
 
   constructor(
     private readonly opts: {
@@ -159,6 +180,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
       id: newId('utt'),
       text,
       chunks: [],
+      received: 0,
       synthesized: false,
       started: false,
       played: 0,
@@ -173,6 +195,9 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
         for await (const chunk of source(u.abort.signal)) {
           if (u.abort.signal.aborted) break;
           u.chunks.push(chunk);
+          u.received += chunk.samples.length;
+          while (u.received - u.played > SYNTHESIS_AHEAD_SAMPLES && !u.abort.signal.aborted && !this.closed)
+            await new Promise((r) => setTimeout(r, 100));
         }
       } catch (err) {
         u.failed = (err as Error).message;
@@ -206,6 +231,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.sinks.clear();
+    this.opts.frames.close?.();
   }
 
   /** Drift-free pacing: each tick is due at clockStart + 10 ms x tick; late ticks are sent at once, in order. */
@@ -213,7 +239,11 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
     const now = performance.now();
     const due = Math.floor((now - this.clockStart) / 10) + 1;
     // After a stall (e.g. a long GC), do not burst more than 100 ms: skip the clock forward instead.
-    if (due - this.ticks > 10) this.clockStart += (due - this.ticks - 10) * 10;
+    if (due - this.ticks > 10) {
+      const skipped = due - this.ticks - 10;
+      this.clockStart += skipped * 10;
+      if (this.sinks.size > 0) this.quality.framesDropped += Math.round(skipped / TICKS_PER_FRAME);
+    }
     const target = Math.floor((performance.now() - this.clockStart) / 10) + 1;
     while (this.ticks < target && !this.closed) this.tick();
     if (this.closed) return;
@@ -223,7 +253,11 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
 
   private tick() {
     const audio = this.nextAudio();
-    if (this.ticks % TICKS_PER_FRAME === 0) this.sendFrame(this.ticks / TICKS_PER_FRAME);
+    if (this.ticks % TICKS_PER_FRAME === 0) {
+      const lateMs = performance.now() - (this.clockStart + this.ticks * 10);
+      if (lateMs > 1000 / FPS && this.sinks.size > 0) this.quality.lateFrames++;
+      this.sendFrame(this.ticks / TICKS_PER_FRAME);
+    }
     for (const sink of this.sinks) sink.audio(audio);
     if (this.sinks.size > 0) this.unmeteredSeconds += TICK_SAMPLES / SAMPLE_RATE;
     this.position += TICK_SAMPLES;
@@ -242,6 +276,9 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
         // Frame n is rendered for the audio position it goes out with: zero offset at the sender by construction.
         av_offset_ms: 0,
         viewers: this.sinks.size,
+        frames_dropped: this.quality.framesDropped,
+        late_frames: this.quality.lateFrames,
+        audio_underruns: this.quality.audioUnderruns,
       });
       this.framesThisSecond = 0;
       this.lastMetrics = now;
@@ -251,7 +288,37 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   private sendFrame(n: number) {
     if (this.sinks.size === 0) return; // nobody watching: keep the clock, skip the pixels
     const params: FrameParams = this.track.at(this.timeS);
-    const rgba = this.opts.frames.render(params, n, this.isBeepFrame(this.position));
+    const beep = this.isBeepFrame(this.position);
+    const frames = this.opts.frames;
+    if (!frames.renderAsync) {
+      this.deliver(frames.render!(params, n, beep), n);
+      return;
+    }
+    // On a render thread: the frame goes out as soon as it is drawn (a few ms after its audio). Up to two
+    // frames may be in flight, so a thread that hiccups (scheduling, GC) delivers late instead of losing one;
+    // a thread two frames behind is overloaded: skip this frame rather than queue without end.
+    if (this.framesInFlight >= 2) {
+      this.quality.framesDropped++;
+      return;
+    }
+    this.framesInFlight++;
+    const askedAt = performance.now();
+    frames.renderAsync(params, n, beep).then(
+      (rgba) => {
+        this.framesInFlight--;
+        if (performance.now() - askedAt > 1000 / FPS) this.quality.lateFrames++;
+        if (!this.closed) this.deliver(rgba, n);
+      },
+      () => {
+        this.framesInFlight--;
+        this.quality.framesDropped++;
+      },
+    );
+  }
+
+  private framesInFlight = 0;
+
+  private deliver(rgba: Uint8Array, n: number) {
     for (const sink of this.sinks) sink.video(rgba, this.opts.frames.size, n);
     this.framesThisSecond++;
   }
@@ -283,6 +350,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
           this.finish(u, false);
           continue;
         }
+        if (u.started) this.quality.audioUnderruns++;
         break; // underrun: silence now; the next chunk's visemes will be placed where its audio starts
       }
       if (!u.started) {

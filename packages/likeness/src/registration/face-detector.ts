@@ -68,6 +68,11 @@ export class FaceDetector {
   }
 
   private async create(): Promise<HumanInstance> {
+    const human = await withoutProcessHandlers(() => this.build());
+    return human;
+  }
+
+  private async build(): Promise<HumanInstance> {
     const humanDir = packageDir('@vladmandic/human');
     const wasmDir = path.join(packageDir('@tensorflow/tfjs-backend-wasm'), 'dist');
     // human's Node WASM build pulls tfjs-core, -converter and -backend-wasm from node_modules.
@@ -167,6 +172,23 @@ async function padImage(image: RgbImage, pad: number): Promise<RgbImage> {
     .raw()
     .toBuffer();
   return { data, width: image.width + 2 * pad, height: image.height + 2 * pad };
+}
+
+/**
+ * tfjs' Emscripten WASM build adds process-wide `unhandledRejection` and `uncaughtException` listeners that
+ * rethrow, which would turn any stray rejection anywhere in the server into a crash of every session. The
+ * process's error policy belongs to its entry point (main.ts): take back whatever listeners loading added.
+ */
+async function withoutProcessHandlers<T>(load: () => Promise<T>): Promise<T> {
+  const events = ['unhandledRejection', 'uncaughtException'];
+  const listeners = (e: string) => process.listeners(e as 'exit') as ((...a: unknown[]) => void)[];
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
+  try {
+    return await load();
+  } finally {
+    for (const e of events)
+      for (const l of listeners(e)) if (!before.get(e)!.has(l)) process.off(e as 'exit', l);
+  }
 }
 
 /** tfjs has no file:// loader in its WASM build; this reads model.json and its weight shards from disk. */

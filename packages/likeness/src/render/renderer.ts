@@ -98,6 +98,11 @@ export class PortraitRenderer {
     };
   }
 
+  /** The portrait as RGBA at this renderer's size (read only): a render thread builds its own renderer from it. */
+  get portraitPixels(): Uint8Array {
+    return this.portrait;
+  }
+
   /** Decodes the identity's portrait PNG at the wanted size and builds a renderer. */
   static async create(
     identity: Identity,

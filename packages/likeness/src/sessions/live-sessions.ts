@@ -7,7 +7,9 @@ import type { Mood } from '../persona/persona.ts';
 import type { LiveMedia, LiveMediaSpec, LocalMediaHost } from '../realtime/media-host.ts';
 import { type FrameSource, type MediaEvent, speechSynthesizer } from '../realtime/media-session.ts';
 import { beepSynthesizer, TEST_CARD_SLUG, TestCardFrames } from '../realtime/test-card.ts';
+import type { Identity } from '../registration/identity.ts';
 import type { Registrar } from '../registration/registrar.ts';
+import type { RenderPool } from '../render/render-pool.ts';
 import type { RenderService } from '../render/render-service.ts';
 import type { PortraitRenderer } from '../render/renderer.ts';
 import type { SpeechService } from '../speech/speech-service.ts';
@@ -28,10 +30,14 @@ export interface LiveKitAccess {
   avatar_identity: string;
 }
 
-/** One frame buffer per session, drawn over every frame: sinks consume pixels synchronously (MediaSink). */
-function reusingFrames(renderer: PortraitRenderer): FrameSource {
-  const out = new Uint8Array(renderer.size * renderer.size * 4);
-  return { size: renderer.size, render: (p) => renderer.render(p, out) };
+/** Frames drawn on a render thread (render-pool.ts), leaving the event loop to the audio clock. */
+async function threadFrames(
+  pool: RenderPool,
+  identity: Identity,
+  renderer: PortraitRenderer,
+): Promise<FrameSource> {
+  const thread = await pool.open(identity, renderer);
+  return { size: renderer.size, renderAsync: (p) => thread.render(p), close: () => thread.close() };
 }
 
 interface Metered {
@@ -51,6 +57,7 @@ export interface LiveSessionDeps {
   config: Config;
   logger: Logger;
   host: LocalMediaHost;
+  renderPool: RenderPool;
 }
 
 /**
@@ -67,6 +74,11 @@ export class LiveSessions {
     deps.sessions.on('transition', (e) => {
       if (e.to === 'ended' || e.to === 'expired') void this.teardown(e.session.id);
     });
+  }
+
+  /** Starts the render threads now, so the first live session does not wait for them. */
+  warm(): void {
+    this.deps.renderPool.warm();
   }
 
   get host(): LocalMediaHost {
@@ -109,7 +121,9 @@ export class LiveSessions {
     const testCard = character.slug === TEST_CARD_SLUG;
     return {
       identity,
-      frames: testCard ? new TestCardFrames(renderer.size) : reusingFrames(renderer),
+      frames: testCard
+        ? new TestCardFrames(renderer.size)
+        : await threadFrames(this.deps.renderPool, identity, renderer),
       synthesize: testCard ? beepSynthesizer : speechSynthesizer(speech),
       mood: character.persona.mood,
       seed: seedFrom(`${identity.id}\u0000${session.id}`),

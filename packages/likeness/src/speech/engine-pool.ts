@@ -30,6 +30,8 @@ export interface EnginePoolOptions {
   maxRequestsPerProcess?: number;
   /** Heap limit for each process. */
   maxHeapMb?: number;
+  /** Scheduling priority of the processes relative to 0 (higher: yields to the server). */
+  niceness?: number;
   onEvent?: (event: EnginePoolEvent) => void;
 }
 
@@ -95,6 +97,7 @@ export class EnginePool<Req extends object, Res> {
       maxQueue: 512,
       maxRequestsPerProcess: 5000,
       maxHeapMb: 512,
+      niceness: 5,
       ...opts,
     };
   }
@@ -188,6 +191,15 @@ export class EnginePool<Req extends object, Res> {
       retiring: false,
       timedOut: false,
     };
+    // Below the server's priority: the audio clock and the frames of live sessions come first; synthesis
+    // runs many times faster than realtime and only has to stay ahead of playback.
+    if (child.pid) {
+      try {
+        os.setPriority(child.pid, this.opts.niceness);
+      } catch {
+        // not permitted here: run at the same priority
+      }
+    }
     this.slots.add(slot);
     (child.stderr as { unref?: () => void } | null)?.unref?.();
     this.holdLoop();

@@ -99,6 +99,16 @@ export function registerDiscoveryRoutes(
         database,
         backend: s.store.backend,
         uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+        // What this process is carrying, against its capacity (429 server-busy beyond it).
+        load: {
+          event_loop_lag: s.load.eventLoopLag(),
+          live_sessions: s.live.host.count,
+          viewed_sessions: s.live.host.viewedCount,
+          viewed_sessions_capacity: s.live.host.capacity,
+          renders: s.admission.renders.stats,
+          registrations: s.admission.registrations.stats,
+          speech_engine: { processes: s.speech.flitePool.pids.length, ...s.speech.flitePool.stats },
+        },
       },
       database === 'ok' ? 200 : 503,
     );
