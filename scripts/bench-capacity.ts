@@ -36,9 +36,13 @@ const api = async (base: string, method: string, p: string, body?: unknown) => {
 };
 
 function startViewerProcess() {
-  const child = spawn('nice', ['-n', '19', process.execPath, '--import', 'tsx', 'scripts/lib/viewer-process.ts'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    'nice',
+    ['-n', '19', process.execPath, '--import', 'tsx', 'scripts/lib/viewer-process.ts'],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   let buffered = '';
   const waiting: ((v: unknown) => void)[] = [];
   child.stdout!.on('data', (d: Buffer) => {
@@ -64,7 +68,9 @@ const castId = async (base: string, slug: string) =>
     (c) => c.slug === slug,
   )!.id;
 
-const result: Record<string, unknown> = { machine: { cpus: os.availableParallelism(), node: process.version } };
+const result: Record<string, unknown> = {
+  machine: { cpus: os.availableParallelism(), node: process.version },
+};
 const dataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-cap-'));
 
 // 1 and 2: a server with its limits lifted, so the machine is what gives out.
@@ -88,9 +94,13 @@ const dataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-cap-
       const ids: string[] = [];
       const streams = [];
       for (let i = 0; i < count; i++) {
-        const s = (await api(base, 'POST', '/v1/sessions', { character_id: kai, user_id: `cap${i}`, mode: 'realtime' }))
-          .body as { id: string };
-        const tok = (await api(base, 'POST', `/v1/sessions/${s.id}/token`)).body as { token: string; whep_url: string };
+        const s = (
+          await api(base, 'POST', '/v1/sessions', { character_id: kai, user_id: `cap${i}`, mode: 'realtime' })
+        ).body as { id: string };
+        const tok = (await api(base, 'POST', `/v1/sessions/${s.id}/token`)).body as {
+          token: string;
+          whep_url: string;
+        };
         ids.push(s.id);
         streams.push(followEvents(`${base}/v1/sessions/${s.id}/events`, KEY));
         await viewers.ask({ connect: { base, whep_url: tok.whep_url, token: tok.token } });
@@ -141,8 +151,9 @@ const dataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-cap-
     const text = 'The old mill by the river has turned for two hundred years, and it turns today.';
     const renders: Record<string, unknown> = {};
     for (const workers of [1, 2]) {
-      const s = (await api(base, 'POST', '/v1/sessions', { character_id: walter, user_id: 'r', mode: 'on_demand' }))
-        .body as { id: string };
+      const s = (
+        await api(base, 'POST', '/v1/sessions', { character_id: walter, user_id: 'r', mode: 'on_demand' })
+      ).body as { id: string };
       const until = performance.now() + (quick ? 20 : 60) * 1000;
       let done = 0;
       let mediaS = 0;
@@ -196,9 +207,13 @@ const dataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-cap-
     const statuses: number[] = [];
     let refusal: Record<string, unknown> | undefined;
     for (let i = 0; i <= capacity; i++) {
-      const s = (await api(base, 'POST', '/v1/sessions', { character_id: kai, user_id: `b${i}`, mode: 'realtime' }))
-        .body as { id: string };
-      const tok = (await api(base, 'POST', `/v1/sessions/${s.id}/token`)).body as { token: string; whep_url: string };
+      const s = (
+        await api(base, 'POST', '/v1/sessions', { character_id: kai, user_id: `b${i}`, mode: 'realtime' })
+      ).body as { id: string };
+      const tok = (await api(base, 'POST', `/v1/sessions/${s.id}/token`)).body as {
+        token: string;
+        whep_url: string;
+      };
       if (i < capacity) {
         await viewers.ask({ connect: { base, whep_url: tok.whep_url, token: tok.token } });
         statuses.push(201);
@@ -209,16 +224,23 @@ const dataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-cap-
           body: 'v=0\r\n',
         });
         statuses.push(res.status);
-        refusal = { status: res.status, retry_after: res.headers.get('retry-after'), ...((await res.json()) as object) };
+        refusal = {
+          status: res.status,
+          retry_after: res.headers.get('retry-after'),
+          ...((await res.json()) as object),
+        };
       }
     }
     await viewers.ask({ close: true });
     viewers.stop();
     const walter = await castId(base, 'walter');
-    const s = (await api(base, 'POST', '/v1/sessions', { character_id: walter, user_id: 'q', mode: 'on_demand' }))
-      .body as { id: string };
+    const s = (
+      await api(base, 'POST', '/v1/sessions', { character_id: walter, user_id: 'q', mode: 'on_demand' })
+    ).body as { id: string };
     const burst = await Promise.all(
-      Array.from({ length: 10 }, () => api(base, 'POST', `/v1/sessions/${s.id}/generate`, { text: 'One more, please.' })),
+      Array.from({ length: 10 }, () =>
+        api(base, 'POST', `/v1/sessions/${s.id}/generate`, { text: 'One more, please.' }),
+      ),
     );
     const counts: Record<string, number> = {};
     for (const r of burst) counts[r.status] = (counts[r.status] ?? 0) + 1;

@@ -22,9 +22,10 @@ export function followEvents(url: string, key: string) {
   return {
     events,
     /** The latest `metrics` event's data. */
-    metrics: () => [...events].reverse().find((e) => e.event === 'metrics')?.data as
-      | { fps: number; frames_dropped: number; late_frames: number; audio_underruns: number }
-      | undefined,
+    metrics: () =>
+      [...events].reverse().find((e) => e.event === 'metrics')?.data as
+        | { fps: number; frames_dropped: number; late_frames: number; audio_underruns: number }
+        | undefined,
     close: () => abort.abort(),
   };
 }

@@ -18,7 +18,7 @@ export class LoadMonitor {
   private windowStart = Date.now();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly windowMs = 60_000) {
+  constructor(windowMs = 60_000) {
     this.histogram.enable();
     this.timer = setInterval(() => {
       this.last = this.read();

@@ -52,7 +52,10 @@ export class ThreadRenderer {
     const seq = this.seq;
     return new Promise<Uint8Array>((resolve, reject) => {
       let byId = this.thread.pending.get(this.id);
-      if (!byId) this.thread.pending.set(this.id, (byId = new Map()));
+      if (!byId) {
+        byId = new Map();
+        this.thread.pending.set(this.id, byId);
+      }
       byId.set(seq, {
         resolve: () => {
           pixels.set(this.shared[slot]!);
