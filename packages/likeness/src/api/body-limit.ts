@@ -96,10 +96,16 @@ async function readCapped(
 
 function write(stream: fs.WriteStream, chunk: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (stream.write(chunk)) resolve();
-    else {
-      stream.once('drain', resolve);
-      stream.once('error', reject);
-    }
+    if (stream.write(chunk)) return resolve();
+    const onDrain = () => {
+      stream.off('error', onError);
+      resolve();
+    };
+    const onError = (err: Error) => {
+      stream.off('drain', onDrain);
+      reject(err);
+    };
+    stream.once('drain', onDrain);
+    stream.once('error', onError);
   });
 }
