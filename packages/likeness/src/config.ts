@@ -135,7 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     livekit: livekitConfig(env),
     capacity: {
-      liveSessions: int(env, 'LIKENESS_MAX_LIVE_SESSIONS', 2 * cores(), 1, 1000),
+      liveSessions: int(env, 'LIKENESS_MAX_LIVE_SESSIONS', Math.max(1, Math.floor(1.5 * cores())), 1, 1000),
       renders: int(env, 'LIKENESS_MAX_RENDERS', Math.max(1, Math.floor(cores() / 2)), 1, 64),
       renderQueue: int(env, 'LIKENESS_MAX_RENDER_QUEUE', 4, 0, 1000),
       registrations: int(env, 'LIKENESS_MAX_REGISTRATIONS', Math.max(1, cores()), 1, 64),
