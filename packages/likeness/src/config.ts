@@ -17,6 +17,7 @@ export interface Config {
   sessions: SessionDefaults;
   capacity: Capacity;
   speech: SpeechConfig;
+  llm: LlmConfig;
   /** Set when LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET are: sessions are also served in LiveKit rooms. */
   livekit: LiveKitConfig | undefined;
 }
@@ -37,6 +38,20 @@ function livekitConfig(env: Env): LiveKitConfig | undefined {
     throw new Error('LiveKit needs all of LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET');
   if (!/^(wss?|https?):\/\//.test(url)) throw new Error(`LIVEKIT_URL must be a ws(s):// URL, got "${url}"`);
   return { url, apiKey, apiSecret };
+}
+
+/** Stage 2's model: the embedded one by default, or any OpenAI-compatible endpoint. */
+export interface LlmConfig {
+  /** Base URL (.../v1) of an OpenAI-compatible chat-completions API; unset: the embedded model. */
+  url: string | undefined;
+  key: string | undefined;
+  model: string;
+  /** The embedded model's GGUF file. */
+  embeddedFile: string;
+  /** Processes holding the embedded model (one reply at a time each). */
+  processes: number;
+  /** Characters may name their own endpoint; one on a private or loopback address only when allowed. */
+  allowPrivateUrls: boolean;
 }
 
 export interface SpeechConfig {
@@ -62,6 +77,8 @@ export interface Limits {
   maxTextChars: number;
   /** Largest JSON (or other non-upload) request body, enforced while it streams. */
   maxJsonBytes: number;
+  /** Longest user message to a character. */
+  maxMessageChars: number;
 }
 
 /**
@@ -127,6 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxConcurrentSessions: int(env, 'LIKENESS_MAX_CONCURRENT_SESSIONS', 10, 1, 10_000),
       maxTextChars: int(env, 'LIKENESS_MAX_TEXT_CHARS', 5000, 1, 100_000),
       maxJsonBytes: int(env, 'LIKENESS_MAX_JSON_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
+      maxMessageChars: int(env, 'LIKENESS_MAX_MESSAGE_CHARS', 2000, 1, 100_000),
     },
     speech: {
       openaiUrl: env.LIKENESS_OPENAI_SPEECH_URL || undefined,
@@ -134,6 +152,17 @@ export function loadConfig(env: Env = process.env): Config {
       openaiModel: env.LIKENESS_OPENAI_SPEECH_MODEL || 'tts-1',
     },
     livekit: livekitConfig(env),
+    llm: {
+      url: env.LIKENESS_LLM_URL || undefined,
+      key: env.LIKENESS_LLM_KEY || undefined,
+      model: env.LIKENESS_LLM_MODEL || 'gpt-4o-mini',
+      embeddedFile: path.resolve(
+        env.LIKENESS_LLM_MODEL_FILE ||
+          path.join(import.meta.dirname, '../models/smollm2-135m-instruct.q4_1.gguf'),
+      ),
+      processes: int(env, 'LIKENESS_LLM_PROCESSES', 1, 1, 8),
+      allowPrivateUrls: env.LIKENESS_LLM_ALLOW_PRIVATE_URLS === '1',
+    },
     capacity: {
       liveSessions: int(env, 'LIKENESS_MAX_LIVE_SESSIONS', Math.max(1, Math.floor(1.5 * cores())), 1, 1000),
       renders: int(env, 'LIKENESS_MAX_RENDERS', Math.max(1, Math.floor(cores() / 2)), 1, 64),

@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -6,6 +7,10 @@ import { AdmissionQueue } from './admission.ts';
 import { createApp } from './api/app.ts';
 import { CharacterService } from './characters/character-service.ts';
 import type { Config } from './config.ts';
+import { ConversationAgent } from './conversation/agent.ts';
+import { EmbeddedModel } from './conversation/llm/embedded.ts';
+import { ModelRegistry } from './conversation/llm/registry.ts';
+import { MemoryStore } from './conversation/memory/memory-store.ts';
 import { LoadMonitor } from './load-monitor.ts';
 import { LocalMediaHost } from './realtime/media-host.ts';
 import { FaceDetector } from './registration/face-detector.ts';
@@ -13,6 +18,7 @@ import { Registrar } from './registration/registrar.ts';
 import { RenderPool } from './render/render-pool.ts';
 import { RenderService } from './render/render-service.ts';
 import type { Services } from './services.ts';
+import { ConversationService } from './sessions/conversation-service.ts';
 import { LiveSessions } from './sessions/live-sessions.ts';
 import { SessionService } from './sessions/session-service.ts';
 import { FliteEngine } from './speech/flite-engine.ts';
@@ -83,6 +89,57 @@ export async function buildServices(
     logger,
     host,
   });
+  const memory = new MemoryStore(store.db);
+  const embeddedInstalled = fsSync.existsSync(config.llm.embeddedFile);
+  const models = new ModelRegistry({
+    embedded: embeddedInstalled
+      ? new EmbeddedModel({
+          file: config.llm.embeddedFile,
+          name: 'embedded:smollm2-135m-instruct',
+          processes: config.llm.processes,
+          onEvent: (e) => {
+            if (e.type === 'exited' && !e.expected)
+              logger.error(e, 'language model process crashed; restarting it');
+            if (e.type === 'timeout')
+              logger.error(e, 'language model process hung; killing and restarting it');
+          },
+        })
+      : undefined,
+    embeddedMissing: embeddedInstalled ? undefined : `${config.llm.embeddedFile} is missing`,
+    serverDefault: config.llm.url
+      ? { baseUrl: config.llm.url, apiKey: config.llm.key, model: config.llm.model }
+      : undefined,
+  });
+  const agent = new ConversationAgent({ models, memory, logger });
+  const admission = {
+    renders: new AdmissionQueue({
+      name: 'MP4 renders',
+      setting: 'LIKENESS_MAX_RENDERS, LIKENESS_MAX_RENDER_QUEUE',
+      concurrency: config.capacity.renders,
+      maxWaiting: config.capacity.renderQueue,
+      typicalSeconds: 2,
+    }),
+    registrations: new AdmissionQueue({
+      name: 'Character registrations',
+      setting: 'LIKENESS_MAX_REGISTRATIONS, LIKENESS_MAX_REGISTRATION_QUEUE',
+      concurrency: config.capacity.registrations,
+      maxWaiting: config.capacity.registrationQueue,
+      typicalSeconds: 0.5,
+    }),
+  };
+  const onDemand = { batchRenders, sessions, characters, speech, usage, renders, registrar, config };
+  const conversations = new ConversationService({
+    sessions,
+    characters,
+    live,
+    agent,
+    memory,
+    files,
+    renders: admission.renders,
+    onDemand,
+    config,
+    logger,
+  });
   const services: Services = {
     config,
     logger,
@@ -98,24 +155,14 @@ export async function buildServices(
     tokens: new SessionTokens({ secret: config.tokenSecret, dataDir: config.dataDir }),
     load: new LoadMonitor(),
     batchRenders,
-    admission: {
-      renders: new AdmissionQueue({
-        name: 'MP4 renders',
-        setting: 'LIKENESS_MAX_RENDERS, LIKENESS_MAX_RENDER_QUEUE',
-        concurrency: config.capacity.renders,
-        maxWaiting: config.capacity.renderQueue,
-        typicalSeconds: 2,
-      }),
-      registrations: new AdmissionQueue({
-        name: 'Character registrations',
-        setting: 'LIKENESS_MAX_REGISTRATIONS, LIKENESS_MAX_REGISTRATION_QUEUE',
-        concurrency: config.capacity.registrations,
-        maxWaiting: config.capacity.registrationQueue,
-        typicalSeconds: 0.5,
-      }),
-    },
+    admission,
+    conversations,
+    memory,
+    models,
     shutdown: async () => {
+      await conversations.closeAll();
       await live.closeAll();
+      await models.close();
       await renderPool.close();
       await batchRenders.close();
       await flite.close();
@@ -135,6 +182,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   services.speech.warm();
   services.live.warm();
   services.batchRenders.warm();
+  if (services.models.embedded) services.models.embedded.warm();
+  else if (!config.llm.url)
+    logger.warn(
+      { file: config.llm.embeddedFile },
+      'the embedded language model is not installed (run "npm run setup"): messages answer 503 until it is, or set LIKENESS_LLM_URL',
+    );
   const { createdKey } = await services.tenancy.bootstrapKeys(config.apiKey);
   for (const tenantId of await services.tenancy.listTenantIds()) await services.characters.seedCast(tenantId);
   services.sessions.startSweeper();

@@ -2,10 +2,13 @@ import type { Logger } from 'pino';
 import type { AdmissionQueue } from './admission.ts';
 import type { CharacterService } from './characters/character-service.ts';
 import type { Config } from './config.ts';
+import type { ModelRegistry } from './conversation/llm/registry.ts';
+import type { MemoryStore } from './conversation/memory/memory-store.ts';
 import type { LoadMonitor } from './load-monitor.ts';
 import type { Registrar } from './registration/registrar.ts';
 import type { RenderPool } from './render/render-pool.ts';
 import type { RenderService } from './render/render-service.ts';
+import type { ConversationService } from './sessions/conversation-service.ts';
 import type { LiveSessions } from './sessions/live-sessions.ts';
 import type { SessionService } from './sessions/session-service.ts';
 import type { SpeechService } from './speech/speech-service.ts';
@@ -28,6 +31,10 @@ export interface Services {
   renders: RenderService;
   /** Realtime sessions: policy over the media host. */
   live: LiveSessions;
+  /** Messages in sessions: the conversation stage, per session. */
+  conversations: ConversationService;
+  memory: MemoryStore;
+  models: ModelRegistry;
   tokens: SessionTokens;
   /** Low-priority render threads for MP4s. */
   batchRenders: RenderPool;

@@ -15,7 +15,11 @@ import { startTestServer, type TestServer } from './helpers/test-server.ts';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 250);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
 // Small limits keep the cases that happen to be valid (a render, a registration) quick.
-const ENV = { LIKENESS_MAX_TEXT_CHARS: '120', LIKENESS_MAX_CONCURRENT_SESSIONS: '50' };
+const ENV = {
+  LIKENESS_MAX_TEXT_CHARS: '120',
+  LIKENESS_MAX_MESSAGE_CHARS: '120',
+  LIKENESS_MAX_CONCURRENT_SESSIONS: '50',
+};
 
 for (const backend of ['pglite', 'postgres'] as const) {
   describe(`fuzz on ${backend}`, () => {

@@ -27,6 +27,11 @@ export class AnimationTrack {
 
   readonly fps: number;
 
+  /** The mood from time t on (per utterance in live sessions). */
+  setMood(mood: Mood, t: number): void {
+    this.idle.setMood(mood, t);
+  }
+
   at(t: number): FrameParams {
     const m = this.mouth.at(t);
     const idle = this.idle.at(t, m.speaking);

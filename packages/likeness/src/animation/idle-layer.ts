@@ -26,15 +26,32 @@ const TAU = Math.PI * 2;
  * keep returning to eye contact, and the mood baseline. Random events are placed by hashing their slot index,
  * so any time can be evaluated directly and the same seed always gives the same motion.
  */
+const MOOD_EASE_S = 0.3;
+const moodSmile = (mood: Mood) => (mood === 'happy' ? 0.6 : 0);
+
 export class IdleLayer {
   private readonly phases: number[];
+  /** The mood's smile eases from `from` to `to` over MOOD_EASE_S starting at `at` (track time, s). */
+  private smileChange = { from: 0, to: 0, at: 0 };
 
   constructor(
     private readonly profile: IdleMotionProfile,
     private readonly seed: number,
-    private readonly mood: Mood,
+    mood: Mood,
   ) {
     this.phases = Array.from({ length: 8 }, (_, i) => hash01(seed, 1000 + i) * TAU);
+    const smile = moodSmile(mood);
+    this.smileChange = { from: smile, to: smile, at: 0 };
+  }
+
+  /** Changes the mood from time `t` on (an utterance's own mood); the expression eases in. */
+  setMood(mood: Mood, t: number): void {
+    this.smileChange = { from: this.smileAt(t), to: moodSmile(mood), at: t };
+  }
+
+  private smileAt(t: number): number {
+    const { from, to, at } = this.smileChange;
+    return from + (to - from) * smooth((t - at) / MOOD_EASE_S);
   }
 
   private blinkAt(t: number): number {
@@ -87,7 +104,7 @@ export class IdleLayer {
       headPitch: sway.pitch * wave(2, period * 1.3) + nod,
       headRoll: sway.roll * wave(4, period * 1.7),
       breathLift: 0.5 * (1 - Math.cos((TAU * t * breathRatePerMin) / 60 + p[7]!)),
-      smile: this.mood === 'happy' ? 0.6 : 0,
+      smile: this.smileAt(t),
     };
   }
 }

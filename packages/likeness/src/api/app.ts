@@ -9,6 +9,7 @@ import type { Services } from '../services.ts';
 import { limitBodies } from './body-limit.ts';
 import { requireCleanStrings } from './input-rules.ts';
 import { registerCharacterRoutes } from './routes/characters.ts';
+import { registerConversationRoutes } from './routes/conversation.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerGenerateRoutes } from './routes/generate.ts';
 import { MAX_SDP_BYTES, registerRealtimeRoutes } from './routes/realtime.ts';
@@ -131,6 +132,7 @@ export function createApp(services: () => Services) {
   registerSessionRoutes(app, services);
   registerGenerateRoutes(app, services);
   registerRealtimeRoutes(app, services);
+  registerConversationRoutes(app, services);
   registerUsageRoutes(app, services);
   registerTenancyRoutes(app, services);
   registerVoiceRoutes(app);

@@ -60,6 +60,32 @@ export const PersonaSchema = z
   })
   .openapi('Persona');
 
+export const CharacterModelSchema = z
+  .object({
+    base_url: z
+      .string()
+      .max(500)
+      .openapi({ description: 'Base URL (…/v1) of an OpenAI-compatible chat-completions API.' }),
+    model: z.string().min(1).max(200),
+    has_api_key: z.boolean(),
+  })
+  .openapi('CharacterModel', {
+    description: 'The character’s own language model; null: the server’s (embedded, or LIKENESS_LLM_URL).',
+  });
+
+export const CharacterModelInput = z
+  .object({
+    base_url: z.string().min(1).max(500),
+    model: z.string().min(1).max(200),
+    api_key: z
+      .string()
+      .max(500)
+      .optional()
+      .openapi({ description: 'Sent as a bearer token; never shown again.' }),
+  })
+  .strict()
+  .openapi('CharacterModelInput');
+
 export const IdentitySchema = z
   .object({
     id: z
@@ -83,6 +109,7 @@ export const CharacterSchema = z
     name: z.string(),
     voice: VoiceSchema,
     persona: PersonaSchema,
+    llm: CharacterModelSchema.nullable(),
     is_cast: z.boolean(),
     identity: IdentitySchema,
     portrait_url: z.string(),
@@ -113,6 +140,13 @@ export const CreateCharacterForm = z
     persona: z.string().max(8000).optional().openapi({ description: 'Persona prompt.' }),
     greeting: z.string().max(500).optional(),
     mood: z.enum(['neutral', 'happy']).optional(),
+    llm_base_url: z
+      .string()
+      .max(500)
+      .optional()
+      .openapi({ description: 'The character’s own OpenAI-compatible endpoint (…/v1); with llm_model.' }),
+    llm_model: z.string().max(200).optional(),
+    llm_api_key: z.string().max(500).optional(),
   })
   .openapi('CreateCharacterForm');
 
@@ -121,9 +155,52 @@ export const UpdateCharacterBody = z
     name: z.string().trim().min(1).max(80).optional(),
     voice: VoiceSchema.optional(),
     persona: PersonaSchema.partial().optional(),
+    llm: CharacterModelInput.nullable()
+      .optional()
+      .openapi({ description: 'null: use the server’s model again.' }),
   })
   .strict()
   .openapi('UpdateCharacter');
+
+export const MessageSchema = z
+  .object({
+    id: z.string().openapi({ example: 'msg_01hz8x4m2k3n5p6q7r8s9t0v1w' }),
+    session_id: z.string(),
+    status: z.enum(['answering', 'done']).openapi({
+      description: 'answering: a realtime reply is being spoken (follow it on the event stream).',
+    }),
+    user_text: z.string(),
+    reply_text: z
+      .string()
+      .openapi({ description: 'What the character said aloud (cut where it was interrupted).' }),
+    interrupted: z.boolean(),
+    model: z.string(),
+    video_url: z
+      .string()
+      .nullable()
+      .openapi({ description: 'On-demand replies: the MP4, for the same key.' }),
+    duration_s: z.number().nullable(),
+    metrics: z.record(z.string(), z.number()).openapi({
+      description:
+        'ms from the message to: llm_first_token_ms, first_clause_ms, tts_first_audio_ms, first_sound_ms, total_ms.',
+    }),
+    created_at: z.string().datetime(),
+  })
+  .openapi('Message');
+
+export const SendMessageBody = z
+  .object({ text: z.string().max(100_000).openapi({ description: 'What the user says.' }) })
+  .strict()
+  .openapi('SendMessage');
+
+export const MemorySchema = z
+  .object({
+    character_id: z.string(),
+    user_id: z.string(),
+    facts: z.array(z.object({ key: z.string(), value: z.string(), updated_at: z.string().datetime() })),
+    turns: z.array(MessageSchema).openapi({ description: 'The most recent turns, oldest first (up to 50).' }),
+  })
+  .openapi('Memory');
 
 const Timestamp = z.string().datetime();
 
@@ -137,6 +214,7 @@ export const SessionSchema = z
     end_reason: z.enum(['client_ended', 'idle_timeout', 'max_duration']).nullable(),
     max_duration_s: z.number().int(),
     idle_timeout_s: z.number().int(),
+    greeting: z.boolean().openapi({ description: 'Realtime: the character greets the first viewer.' }),
     created_at: Timestamp,
     activated_at: Timestamp.nullable(),
     finished_at: Timestamp.nullable(),
@@ -174,6 +252,10 @@ export const CreateSessionBody = z
       .max(86_400)
       .optional()
       .openapi({ description: 'Expire after this long without activity.' }),
+    greeting: z.boolean().optional().openapi({
+      description:
+        'Realtime sessions: the character says its persona greeting as soon as the first viewer connects.',
+    }),
   })
   .strict()
   .openapi('CreateSession');

@@ -1,5 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Kysely } from 'kysely';
+import type { ConversationCharacter } from '../conversation/agent.ts';
+import type { CharacterModel } from '../conversation/llm/registry.ts';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { DEFAULT_PERSONA, type Persona } from '../persona/persona.ts';
@@ -8,12 +10,24 @@ import { DEFAULT_VOICE, type VoiceRef } from '../speech/voice-catalog.ts';
 import type { Database } from '../store/schema.ts';
 import { DEFAULT_CAST } from './cast.ts';
 
+function modelView(llm: CharacterModel | null): CharacterModelView | null {
+  return llm ? { base_url: llm.base_url, model: llm.model, has_api_key: !!llm.api_key } : null;
+}
+
+/** A character's own OpenAI-compatible model, as the API shows it: never the key itself. */
+export interface CharacterModelView {
+  base_url: string;
+  model: string;
+  has_api_key: boolean;
+}
+
 export interface Character {
   id: string;
   slug: string | null;
   name: string;
   voice: VoiceRef;
   persona: Persona;
+  llm: CharacterModelView | null;
   is_cast: boolean;
   identity: IdentitySummary;
   created_at: string;
@@ -32,6 +46,7 @@ function characterQuery(db: Kysely<Database>) {
       'characters.voice',
       'characters.persona',
       'characters.is_cast',
+      'characters.llm',
       'characters.created_at',
       'characters.updated_at',
       'identities.id as identity_id',
@@ -55,6 +70,7 @@ export class CharacterService {
       name: row.name,
       voice: row.voice as VoiceRef,
       persona: row.persona as Persona,
+      llm: modelView(row.llm as CharacterModel | null),
       is_cast: row.is_cast,
       identity: { id: row.identity_id, cached, landmark_count: row.landmark_count, face_box: row.face_box },
       created_at: row.created_at.toISOString(),
@@ -70,6 +86,7 @@ export class CharacterService {
       upload: RegistrationInput;
       voice?: VoiceRef | undefined;
       persona?: Partial<Persona> | undefined;
+      llm?: CharacterModel | null | undefined;
     },
   ): Promise<Character> {
     const identity = await this.registrar.register(tenantId, input.upload);
@@ -80,6 +97,7 @@ export class CharacterService {
       persona: { ...DEFAULT_PERSONA, ...input.persona },
       slug: null,
       isCast: false,
+      llm: input.llm ?? null,
     });
     return { ...character, identity };
   }
@@ -93,6 +111,7 @@ export class CharacterService {
       persona: Persona;
       slug: string | null;
       isCast: boolean;
+      llm?: CharacterModel | null;
     },
   ): Promise<Character> {
     const now = new Date();
@@ -108,6 +127,7 @@ export class CharacterService {
         voice: JSON.stringify(c.voice),
         persona: JSON.stringify(c.persona),
         is_cast: c.isCast,
+        llm: c.llm ? JSON.stringify(c.llm) : null,
         created_at: now,
         updated_at: now,
       })
@@ -142,6 +162,8 @@ export class CharacterService {
       name?: string | undefined;
       voice?: VoiceRef | undefined;
       persona?: Partial<Persona> | undefined;
+      /** null removes the character's own model (it then uses the server's). */
+      llm?: CharacterModel | null | undefined;
     },
   ) {
     const current = await this.get(tenantId, id);
@@ -151,6 +173,7 @@ export class CharacterService {
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.voice ? { voice: JSON.stringify(patch.voice) } : {}),
         ...(patch.persona ? { persona: JSON.stringify({ ...current.persona, ...patch.persona }) } : {}),
+        ...(patch.llm !== undefined ? { llm: patch.llm ? JSON.stringify(patch.llm) : null } : {}),
         updated_at: new Date(),
       })
       .where('tenant_id', '=', tenantId)
@@ -159,15 +182,46 @@ export class CharacterService {
     return this.get(tenantId, id);
   }
 
-  async delete(tenantId: string, id: string): Promise<void> {
-    // RETURNING, not numDeletedRows: the PGlite dialect reports no affected-row counts.
-    const deleted = await this.db
-      .deleteFrom('characters')
+  /** What the conversation stage needs: the persona and the model, with its key. */
+  async forConversation(tenantId: string, id: string): Promise<ConversationCharacter & { voice: VoiceRef }> {
+    const row = await this.db
+      .selectFrom('characters')
+      .select(['id', 'name', 'persona', 'voice', 'llm'])
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
-      .returning('id')
-      .execute();
-    if (deleted.length === 0) throw new Problem('not-found', `No character with id ${id}.`);
+      .executeTakeFirst();
+    if (!row) throw new Problem('not-found', `No character with id ${id}.`);
+    return {
+      id: row.id,
+      name: row.name,
+      persona: row.persona as Persona,
+      voice: row.voice as VoiceRef,
+      llm: (row.llm as CharacterModel | null) ?? null,
+    };
+  }
+
+  /** Deletes the character and everything it remembers of its users (their videos go at the next sweep). */
+  async delete(tenantId: string, id: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      // RETURNING, not numDeletedRows: the PGlite dialect reports no affected-row counts.
+      const deleted = await trx
+        .deleteFrom('characters')
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .returning('id')
+        .execute();
+      if (deleted.length === 0) throw new Problem('not-found', `No character with id ${id}.`);
+      await trx
+        .deleteFrom('conversation_turns')
+        .where('tenant_id', '=', tenantId)
+        .where('character_id', '=', id)
+        .execute();
+      await trx
+        .deleteFrom('memory_facts')
+        .where('tenant_id', '=', tenantId)
+        .where('character_id', '=', id)
+        .execute();
+    });
   }
 
   async portraitPng(tenantId: string, id: string): Promise<Buffer> {

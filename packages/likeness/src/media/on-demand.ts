@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { seedFrom } from '../animation/random.ts';
 import type { CharacterService } from '../characters/character-service.ts';
 import type { Config } from '../config.ts';
@@ -45,12 +46,12 @@ export interface GeneratedVideo extends UtteranceVideoResult {
  * on_demand, media left under the cap, text and voice), renders the MP4 into a temporary file, records usage
  * only when the file is complete. The caller streams the file and removes it.
  */
-export async function generateForSession(
-  services: OnDemandDeps,
+/** The session, if it is live and on demand; 404 / 409 otherwise. */
+export async function requireOnDemandSession(
+  services: Pick<OnDemandDeps, 'sessions'>,
   tenantId: string,
   sessionId: string,
-  req: GenerateRequest,
-): Promise<GeneratedVideo> {
+) {
   const session = await services.sessions.get(tenantId, sessionId);
   if (!isLive(session.status)) {
     throw new Problem(
@@ -64,9 +65,20 @@ export async function generateForSession(
   if (session.mode !== 'on_demand') {
     throw new Problem(
       'wrong-session-mode',
-      `Session ${sessionId} is a ${session.mode} session; /generate needs an on_demand session. Use /speak for realtime.`,
+      `Session ${sessionId} is a ${session.mode} session; this needs an on_demand session. Use /speak or /messages for realtime.`,
     );
   }
+  return session;
+}
+
+export async function generateForSession(
+  services: OnDemandDeps,
+  tenantId: string,
+  sessionId: string,
+  req: GenerateRequest,
+  opts: { keepAs?: string } = {},
+): Promise<GeneratedVideo> {
+  const session = await requireOnDemandSession(services, tenantId, sessionId);
   const character = await services.characters.get(tenantId, session.character_id);
   const voice = req.voice ?? character.voice;
   // Validates text and voice now: bad input fails before any rendering.
@@ -119,5 +131,12 @@ export async function generateForSession(
     throw err;
   }
   const { size: bytes } = await fs.stat(file);
+  if (opts.keepAs) {
+    // Kept (a conversation reply's video): moved into place whole, so a crash never leaves half of one there.
+    const kept = services.registrar.files.resolve(opts.keepAs);
+    await fs.mkdir(path.dirname(kept), { recursive: true });
+    await fs.rename(file, kept);
+    return { ...result, file: kept, bytes };
+  }
   return { ...result, file, bytes };
 }

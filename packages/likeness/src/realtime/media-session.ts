@@ -49,6 +49,8 @@ export interface Chunk {
 interface Utterance {
   id: string;
   text: string;
+  /** Its own mood: the face takes it while it plays, then returns to the session's. */
+  mood?: Mood | undefined;
   chunks: Chunk[];
   /** Samples in `chunks`, played or not. */
   received: number;
@@ -166,7 +168,17 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   }
 
   speak(text: string, opts: SpeakOptions): string {
-    return this.play(text, (signal) => this.opts.synthesize(text, opts.voice, signal));
+    return this.play(text, (signal) => this.opts.synthesize(text, opts.voice, signal), opts.mood);
+  }
+
+  /** Stops one utterance (playing or queued); it finishes, interrupted, once. False when it is not here. */
+  stop(utteranceId: string): boolean {
+    const at = this.queue.findIndex((u) => u.id === utteranceId);
+    if (at < 0) return false;
+    const [u] = this.queue.splice(at, 1);
+    if (at === 0 && u!.started) this.track.mouth.truncate(this.timeS);
+    this.finish(u!, true);
+    return true;
   }
 
   /**
@@ -174,11 +186,12 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
    * source may produce faster than realtime; it is played at realtime. `signal` aborts when the utterance
    * finishes early (interrupt, session end): the source should stop producing.
    */
-  play(text: string, source: (signal: AbortSignal) => AsyncIterable<Chunk>): string {
+  play(text: string, source: (signal: AbortSignal) => AsyncIterable<Chunk>, mood?: Mood): string {
     if (this.closed) throw new Error('media session closed');
     const u: Utterance = {
       id: newId('utt'),
       text,
+      mood,
       chunks: [],
       received: 0,
       synthesized: false,
@@ -355,6 +368,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
       }
       if (!u.started) {
         u.started = true;
+        if (u.mood) this.track.setMood(u.mood, (this.position + filled) / SAMPLE_RATE);
         this.emit('event', { type: 'utterance.started', utterance_id: u.id });
       }
       if (u.chunkOffset === 0) {
@@ -392,6 +406,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
 
   private finish(u: Utterance, interrupted: boolean, error?: string) {
     u.abort.abort();
+    if (u.mood && u.started && u.mood !== this.opts.mood) this.track.setMood(this.opts.mood, this.timeS);
     this.emit('event', {
       type: 'utterance.finished',
       utterance_id: u.id,

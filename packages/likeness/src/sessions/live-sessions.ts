@@ -2,10 +2,16 @@ import type { Logger } from 'pino';
 import { seedFrom } from '../animation/random.ts';
 import type { CharacterService } from '../characters/character-service.ts';
 import type { Config } from '../config.ts';
+import type { ReplyOutput, Spoken } from '../conversation/agent.ts';
 import { Problem } from '../errors.ts';
 import type { Mood } from '../persona/persona.ts';
 import type { LiveMedia, LiveMediaSpec, LocalMediaHost } from '../realtime/media-host.ts';
-import { type FrameSource, type MediaEvent, speechSynthesizer } from '../realtime/media-session.ts';
+import {
+  type FrameSource,
+  type MediaEvent,
+  SAMPLE_RATE,
+  speechSynthesizer,
+} from '../realtime/media-session.ts';
 import { beepSynthesizer, TEST_CARD_SLUG, TestCardFrames } from '../realtime/test-card.ts';
 import type { Identity } from '../registration/identity.ts';
 import type { Registrar } from '../registration/registrar.ts';
@@ -28,6 +34,32 @@ export interface LiveKitAccess {
   token: string;
   identity: string;
   avatar_identity: string;
+}
+
+/**
+ * The words of a reply that were heard: whole pieces whose audio was played, and of the piece playing when it
+ * was interrupted, the share of its words that its played samples cover.
+ */
+export function heardText(
+  pieces: { text: string; end: number }[],
+  playedSamples: number,
+  interrupted: boolean,
+): string {
+  if (!interrupted) return pieces.map((p) => p.text).join(' ');
+  const out: string[] = [];
+  let start = 0;
+  for (const p of pieces) {
+    if (playedSamples >= p.end) out.push(p.text);
+    else {
+      const words = p.text.split(/\s+/);
+      const share = Math.max(0, (playedSamples - start) / Math.max(1, p.end - start));
+      const n = Math.floor(words.length * share);
+      if (n > 0) out.push(`${words.slice(0, n).join(' ')}...`);
+      break;
+    }
+    start = p.end;
+  }
+  return out.join(' ');
 }
 
 /** Frames drawn on a render thread (render-pool.ts), leaving the event loop to the audio clock. */
@@ -69,6 +101,8 @@ export interface LiveSessionDeps {
  */
 export class LiveSessions {
   private readonly metered = new Map<string, Metered>();
+  /** Sessions whose first viewer has been seen (and greeted, when the session asked for it). */
+  private readonly greeted = new Set<string>();
 
   constructor(private readonly deps: LiveSessionDeps) {
     deps.sessions.on('transition', (e) => {
@@ -199,6 +233,65 @@ export class LiveSessions {
     return live.media.speak(req.text, { voice, ...(req.mood ? { mood: req.mood } : {}) });
   }
 
+  /**
+   * A reply output for a live session (conversation/agent.ts): the pieces are synthesized as they arrive and
+   * played as one utterance; it resolves when the utterance finishes, with the words actually heard.
+   */
+  async replyOutput(
+    tenantId: string,
+    sessionId: string,
+    opts: { voice: VoiceRef; mood?: Mood | undefined; onUtterance?: (utteranceId: string) => void },
+  ): Promise<ReplyOutput> {
+    const live = await this.media(tenantId, sessionId);
+    const synthesize = speechSynthesizer(this.deps.speech);
+    return {
+      say: (pieces, signal) =>
+        new Promise<Spoken>((resolve, reject) => {
+          const started = performance.now();
+          const said: { text: string; end: number }[] = [];
+          let firstAudioMs: number | undefined;
+          let firstSoundMs: number | undefined;
+          let samples = 0;
+          const source = async function* (utteranceSignal: AbortSignal) {
+            const both = AbortSignal.any([signal, utteranceSignal]);
+            for await (const piece of pieces) {
+              if (both.aborted) return;
+              for await (const chunk of synthesize(piece, opts.voice, both)) {
+                firstAudioMs ??= performance.now() - started;
+                samples += chunk.samples.length;
+                yield chunk;
+              }
+              said.push({ text: piece, end: samples });
+            }
+          };
+          let id: string;
+          try {
+            id = live.media.play('reply', source, opts.mood);
+          } catch (err) {
+            reject(err);
+            return;
+          }
+          opts.onUtterance?.(id);
+          const onAbort = () => live.media.stop(id);
+          signal.addEventListener('abort', onAbort, { once: true });
+          const onEvent = (e: MediaEvent) => {
+            if (e.type === 'utterance.started' && e.utterance_id === id)
+              firstSoundMs = performance.now() - started;
+            if (e.type !== 'utterance.finished' || e.utterance_id !== id) return;
+            live.media.off('event', onEvent);
+            signal.removeEventListener('abort', onAbort);
+            resolve({
+              text: heardText(said, (e.playback_position_ms / 1000) * SAMPLE_RATE, e.interrupted),
+              interrupted: e.interrupted,
+              firstAudioMs,
+              firstSoundMs,
+            });
+          };
+          live.media.on('event', onEvent);
+        }),
+    };
+  }
+
   async interrupt(tenantId: string, sessionId: string): Promise<number> {
     await this.authorize(tenantId, sessionId);
     return this.deps.host.get(sessionId)?.media.interrupt() ?? 0;
@@ -227,8 +320,26 @@ export class LiveSessions {
     this.metered.set(sessionId, m);
     live.onAudience = (viewers) => {
       // Someone connecting (WHEP or a LiveKit participant) is activity: it activates a created session.
-      if (viewers > 0) void this.deps.sessions.touch(tenantId, sessionId).catch(() => undefined);
+      if (viewers === 0) return;
+      void this.deps.sessions.touch(tenantId, sessionId).catch(() => undefined);
+      if (!this.greeted.has(sessionId)) {
+        this.greeted.add(sessionId);
+        void this.greet(tenantId, sessionId, live).catch((err) =>
+          this.deps.logger.warn({ err, sessionId }, 'greeting failed'),
+        );
+      }
     };
+  }
+
+  /** Sessions created with `greeting: true` open with the persona's greeting when the first viewer arrives. */
+  private async greet(tenantId: string, sessionId: string, live: LiveMedia): Promise<void> {
+    const session = await this.deps.sessions.get(tenantId, sessionId);
+    if (!session.greeting) return;
+    const character = await this.deps.characters.get(tenantId, session.character_id);
+    const text = character.persona.greeting.trim();
+    if (!text || live.closed) return;
+    this.deps.speech.prepare(text, character.voice, { maxChars: this.deps.config.limits.maxTextChars });
+    live.media.speak(text, { voice: character.voice });
   }
 
   /**
@@ -258,6 +369,7 @@ export class LiveSessions {
   }
 
   async teardown(sessionId: string): Promise<void> {
+    this.greeted.delete(sessionId);
     const m = this.metered.get(sessionId);
     this.metered.delete(sessionId);
     if (m) clearInterval(m.timer);

@@ -21,6 +21,7 @@ export interface CreateSessionInput {
   mode: 'realtime' | 'on_demand';
   max_duration_s?: number | undefined;
   idle_timeout_s?: number | undefined;
+  greeting?: boolean | undefined;
 }
 
 /**
@@ -85,6 +86,7 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
       finished_at: null,
       last_activity_at: now,
       transitions: [{ status: 'created', at: now.toISOString() }] as SessionTransition[],
+      greeting: input.greeting ?? false,
     };
     // Count and insert in one transaction, serialised per tenant by an advisory lock, so two concurrent
     // creates cannot both take the last slot.

@@ -32,6 +32,8 @@ export interface EnginePoolOptions {
   maxHeapMb?: number;
   /** Scheduling priority of the processes relative to 0 (higher: yields to the server). */
   niceness?: number;
+  /** Extra environment for the processes. */
+  env?: Record<string, string>;
   onEvent?: (event: EnginePoolEvent) => void;
 }
 
@@ -54,6 +56,8 @@ interface Job<Req, Res> {
   reject: (err: Error) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Streaming requests: each `{id, partial}` the process sends before its final answer. */
+  onPartial: ((partial: unknown) => void) | undefined;
 }
 
 interface Slot<Req, Res> {
@@ -88,7 +92,8 @@ export class EnginePool<Req extends object, Res> {
   /** Consecutive crashes of fresh processes: slows respawning when the engine cannot start at all. */
   private failedStarts = 0;
   readonly stats = { requests: 0, crashes: 0, timeouts: 0, restarts: 0 };
-  private readonly opts: Required<Omit<EnginePoolOptions, 'onEvent'>> & Pick<EnginePoolOptions, 'onEvent'>;
+  private readonly opts: Required<Omit<EnginePoolOptions, 'onEvent' | 'env'>> &
+    Pick<EnginePoolOptions, 'onEvent' | 'env'>;
 
   constructor(opts: EnginePoolOptions) {
     this.opts = {
@@ -123,6 +128,56 @@ export class EnginePool<Req extends object, Res> {
   }
 
   request(request: Req, signal?: AbortSignal): Promise<Res> {
+    return this.enqueue(request, signal, undefined);
+  }
+
+  /**
+   * A streaming request: yields each partial result (`{id, partial}` from the process) as it comes, then ends
+   * with the final answer. Stopping early (or aborting) asks the process to stop (`{cancel: id}`).
+   */
+  async *stream<P>(request: Req, signal?: AbortSignal): AsyncIterable<P> {
+    const queue: P[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    let error: Error | undefined;
+    const stop = new AbortController();
+    const combined = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    this.enqueue(request, combined, (p) => {
+      queue.push(p as P);
+      wake?.();
+    }).then(
+      () => {
+        done = true;
+        wake?.();
+      },
+      (err: Error) => {
+        error = err;
+        done = true;
+        wake?.();
+      },
+    );
+    try {
+      for (;;) {
+        while (queue.length) yield queue.shift()!;
+        if (done) {
+          if (error && !(error instanceof EngineFailure && error.kind === 'aborted')) throw error;
+          return;
+        }
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+        wake = undefined;
+      }
+    } finally {
+      if (!done) stop.abort();
+    }
+  }
+
+  private enqueue(
+    request: Req,
+    signal: AbortSignal | undefined,
+    onPartial: ((partial: unknown) => void) | undefined,
+  ): Promise<Res> {
     if (this.closed)
       return Promise.reject(new EngineFailure('closed', `the ${this.opts.name} engine is shut down`));
     if (signal?.aborted) return Promise.reject(new EngineFailure('aborted', 'aborted'));
@@ -134,14 +189,29 @@ export class EnginePool<Req extends object, Res> {
     this.warm();
     this.stats.requests++;
     return new Promise<Res>((resolve, reject) => {
-      const job: Job<Req, Res> = { id: this.nextId++, request, resolve, reject, signal, onAbort: undefined };
+      const job: Job<Req, Res> = {
+        id: this.nextId++,
+        request,
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+        onPartial,
+      };
       if (signal) {
-        // Waiting: leave the queue at once. Running: let it finish (short), drop the answer.
         job.onAbort = () => {
           const at = this.queue.indexOf(job);
-          if (at >= 0) this.queue.splice(at, 1);
+          if (at >= 0) {
+            // Waiting: leave the queue at once.
+            this.queue.splice(at, 1);
+            reject(new EngineFailure('aborted', 'aborted'));
+            this.holdLoop();
+            return;
+          }
+          // Running: a streaming engine is asked to stop; a short one finishes and its answer is dropped.
+          const slot = [...this.slots].find((s) => s.job === job);
+          if (slot && job.onPartial) slot.child.send({ cancel: job.id }, () => undefined);
           reject(new EngineFailure('aborted', 'aborted'));
-          this.holdLoop();
         };
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
@@ -180,6 +250,7 @@ export class EnginePool<Req extends object, Res> {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       // Not the server's flags (a TypeScript loader, the test runner's): the engine is plain JS.
       execArgv: [`--max-old-space-size=${this.opts.maxHeapMb}`],
+      ...(this.opts.env ? { env: { ...process.env, ...this.opts.env } } : {}),
     });
     const slot: Slot<Req, Res> = {
       child,
@@ -206,7 +277,7 @@ export class EnginePool<Req extends object, Res> {
     child.stderr?.on('data', (d: Buffer) => {
       slot.stderr = (slot.stderr + d.toString()).slice(-2000);
     });
-    child.on('message', (msg: { ready?: boolean; id?: number; error?: string } & Res) => {
+    child.on('message', (msg: { ready?: boolean; id?: number; error?: string; partial?: unknown } & Res) => {
       if (msg.ready) {
         slot.ready = true;
         this.failedStarts = 0;
@@ -215,6 +286,12 @@ export class EnginePool<Req extends object, Res> {
       }
       const job = slot.job;
       if (!job || msg.id !== job.id) return;
+      if (msg.partial !== undefined) {
+        // Progress: the process is alive; the timeout counts from the last sign of it.
+        this.armTimeout(slot);
+        if (!job.signal?.aborted) job.onPartial?.(msg.partial);
+        return;
+      }
       clearTimeout(slot.timer);
       slot.job = undefined;
       slot.served++;
@@ -290,16 +367,21 @@ export class EnginePool<Req extends object, Res> {
       if (!slot.ready || slot.job || slot.retiring) continue;
       const job = this.queue.shift()!;
       slot.job = job;
-      slot.timer = setTimeout(() => {
-        this.stats.timeouts++;
-        slot.timedOut = true;
-        this.opts.onEvent?.({ type: 'timeout', pid: slot.child.pid ?? -1 });
-        this.retire(slot);
-      }, this.opts.timeoutMs);
+      this.armTimeout(slot);
       slot.child.send({ id: job.id, ...job.request }, (err) => {
         if (err) this.retire(slot); // the channel broke: the exit handler fails the job
       });
     }
+  }
+
+  private armTimeout(slot: Slot<Req, Res>): void {
+    clearTimeout(slot.timer);
+    slot.timer = setTimeout(() => {
+      this.stats.timeouts++;
+      slot.timedOut = true;
+      this.opts.onEvent?.({ type: 'timeout', pid: slot.child.pid ?? -1 });
+      this.retire(slot);
+    }, this.opts.timeoutMs);
   }
 
   /** An idle pool must not keep a CLI run alive; one with work waiting or running must. */

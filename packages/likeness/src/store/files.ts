@@ -28,6 +28,10 @@ export class FileStore {
     return fs.readFile(this.resolve(relative));
   }
 
+  async remove(relative: string): Promise<void> {
+    await fs.rm(this.resolve(relative), { force: true });
+  }
+
   async exists(relative: string): Promise<boolean> {
     try {
       await fs.access(this.resolve(relative));

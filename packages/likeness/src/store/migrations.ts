@@ -104,6 +104,47 @@ export const MIGRATIONS: { name: string; up: (db: Kysely<Database>) => Promise<v
       );
     },
   },
+  {
+    // Stage 2: conversation turns (what the user said, what the character actually said aloud) and durable
+    // facts per (tenant, character, user); a character may name its own OpenAI-compatible model.
+    name: '0003_conversation',
+    up: async (db) => {
+      await runStatements(
+        db,
+        `
+        CREATE TABLE conversation_turns (
+          id text PRIMARY KEY,
+          tenant_id text NOT NULL REFERENCES tenants(id),
+          character_id text NOT NULL,
+          user_id text NOT NULL,
+          session_id text NOT NULL,
+          user_text text NOT NULL,
+          reply_text text NOT NULL,
+          interrupted boolean NOT NULL DEFAULT false,
+          model text NOT NULL,
+          video_file text,
+          duration_s double precision,
+          metrics jsonb NOT NULL,
+          created_at timestamptz NOT NULL
+        );
+        CREATE INDEX conversation_turns_user ON conversation_turns (tenant_id, character_id, user_id, created_at);
+        CREATE INDEX conversation_turns_session ON conversation_turns (session_id, created_at);
+        CREATE TABLE memory_facts (
+          tenant_id text NOT NULL REFERENCES tenants(id),
+          character_id text NOT NULL,
+          user_id text NOT NULL,
+          key text NOT NULL,
+          value text NOT NULL,
+          source_turn_id text,
+          updated_at timestamptz NOT NULL,
+          PRIMARY KEY (tenant_id, character_id, user_id, key)
+        );
+        ALTER TABLE characters ADD COLUMN llm jsonb;
+        ALTER TABLE sessions ADD COLUMN greeting boolean NOT NULL DEFAULT false
+      `,
+      );
+    },
+  },
 ];
 
 /** Prepared statements (both drivers use them) take one command each, so a script runs statement by statement. */

@@ -49,7 +49,37 @@ export interface CharactersTable {
   voice: Json<unknown>;
   persona: Json<unknown>;
   is_cast: boolean;
+  /** An OpenAI-compatible model for this character: {base_url, model, api_key?}; null: the server's. */
+  llm: ColumnType<unknown | null, string | null | undefined, string | null>;
   created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ConversationTurnsTable {
+  id: string;
+  tenant_id: string;
+  character_id: string;
+  user_id: string;
+  session_id: string;
+  user_text: string;
+  /** What the character said aloud: cut where an interruption stopped it. */
+  reply_text: string;
+  interrupted: boolean;
+  model: string;
+  /** On-demand replies: the MP4, relative to the data directory. */
+  video_file: string | null;
+  duration_s: number | null;
+  metrics: Json<Record<string, number>>;
+  created_at: Timestamp;
+}
+
+export interface MemoryFactsTable {
+  tenant_id: string;
+  character_id: string;
+  user_id: string;
+  key: string;
+  value: string;
+  source_turn_id: string | null;
   updated_at: Timestamp;
 }
 
@@ -74,6 +104,8 @@ export interface SessionsTable {
   finished_at: NullableTimestamp;
   last_activity_at: Timestamp;
   transitions: Json<SessionTransition[]>;
+  /** Realtime: the character says its persona's greeting when the first viewer connects. */
+  greeting: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface UsageEntriesTable {
@@ -100,5 +132,7 @@ export interface Database {
   characters: CharactersTable;
   sessions: SessionsTable;
   usage_entries: UsageEntriesTable;
+  conversation_turns: ConversationTurnsTable;
+  memory_facts: MemoryFactsTable;
   likeness_migrations: MigrationsTable;
 }

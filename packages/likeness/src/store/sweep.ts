@@ -37,5 +37,24 @@ export async function sweepDataDir(dataDir: string, db: Kysely<Database>): Promi
       }
     }
   }
+  // Reply videos whose turn is gone (the character or the user's memory was deleted) or never got written.
+  const messagesDir = path.join(dataDir, 'messages');
+  const videos = await fs.readdir(messagesDir).catch(() => [] as string[]);
+  if (videos.length) {
+    const kept = new Set(
+      (
+        await db
+          .selectFrom('conversation_turns')
+          .select('video_file')
+          .where('video_file', 'is not', null)
+          .execute()
+      ).map((r) => r.video_file),
+    );
+    for (const name of videos) {
+      if (kept.has(`messages/${name}`)) continue;
+      await fs.rm(path.join(messagesDir, name), { force: true });
+      removed.push(`messages/${name}`);
+    }
+  }
   return { removed };
 }

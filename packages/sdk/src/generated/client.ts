@@ -62,9 +62,24 @@ export function createLikenessClient(options: ClientOptions) {
     /** End a WHEP connection (DELETE /v1/sessions/{id}/whep/{peer}) */
     whepDisconnect: (args: { path: operations['whepDisconnect']['parameters']['path'] }): Promise<void> =>
       request<void>(options, { method: 'DELETE', path: '/v1/sessions/{id}/whep/{peer}', body: 'none', response: 'none' }, args ?? {}),
-    /** Server-Sent Events: utterance.queued/started/finished, session.state, metrics (GET /v1/sessions/{id}/events) */
+    /** Server-Sent Events: utterance.queued/started/finished, session.state, metrics; user.transcript, reply.delta, reply.finished, reply.failed (GET /v1/sessions/{id}/events) */
     sessionEvents: (args: { path: operations['sessionEvents']['parameters']['path'] }): Promise<Blob> =>
       request<Blob>(options, { method: 'GET', path: '/v1/sessions/{id}/events', body: 'none', response: 'binary' }, args ?? {}),
+    /** The user’s turn: the character answers in character, with what it remembers of this user (POST /v1/sessions/{id}/messages) */
+    sendMessage: (args: { path: operations['sendMessage']['parameters']['path']; body: NonNullable<operations['sendMessage']['requestBody']>['content']['application/json'] }): Promise<operations['sendMessage']['responses'][200]['content']['application/json']> =>
+      request<operations['sendMessage']['responses'][200]['content']['application/json']>(options, { method: 'POST', path: '/v1/sessions/{id}/messages', body: 'json', response: 'json' }, args ?? {}),
+    /** The session’s turns, oldest first (GET /v1/sessions/{id}/messages) */
+    listMessages: (args: { path: operations['listMessages']['parameters']['path'] }): Promise<operations['listMessages']['responses'][200]['content']['application/json']> =>
+      request<operations['listMessages']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/sessions/{id}/messages', body: 'none', response: 'json' }, args ?? {}),
+    /** The MP4 of an on-demand reply (GET /v1/sessions/{id}/messages/{message}/video) */
+    getMessageVideo: (args: { path: operations['getMessageVideo']['parameters']['path'] }): Promise<Blob> =>
+      request<Blob>(options, { method: 'GET', path: '/v1/sessions/{id}/messages/{message}/video', body: 'none', response: 'binary' }, args ?? {}),
+    /** What the character remembers of one user: facts they told it and the recent turns (GET /v1/characters/{id}/memory) */
+    getMemory: (args: { path: operations['getMemory']['parameters']['path']; query: operations['getMemory']['parameters']['query'] }): Promise<operations['getMemory']['responses'][200]['content']['application/json']> =>
+      request<operations['getMemory']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/characters/{id}/memory', body: 'none', response: 'json' }, args ?? {}),
+    /** Erase what the character remembers of one user (turns, facts and reply videos) (DELETE /v1/characters/{id}/memory) */
+    deleteMemory: (args: { path: operations['deleteMemory']['parameters']['path']; query: operations['deleteMemory']['parameters']['query'] }): Promise<void> =>
+      request<void>(options, { method: 'DELETE', path: '/v1/characters/{id}/memory', body: 'none', response: 'none' }, args ?? {}),
     /** Media seconds and minutes used, grouped by session, character or user (GET /v1/usage) */
     getUsage: (args?: { query?: operations['getUsage']['parameters']['query'] }): Promise<operations['getUsage']['responses'][200]['content']['application/json']> =>
       request<operations['getUsage']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/usage', body: 'none', response: 'json' }, args ?? {}),

@@ -266,13 +266,69 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Server-Sent Events: utterance.queued/started/finished, session.state, metrics
-         * @description utterance.finished comes exactly once per utterance with {playback_position_ms, interrupted}, counted from audio actually sent. Browsers may pass the session token as ?token=.
+         * Server-Sent Events: utterance.queued/started/finished, session.state, metrics; user.transcript, reply.delta, reply.finished, reply.failed
+         * @description utterance.finished comes exactly once per utterance with {playback_position_ms, interrupted}, counted from audio actually sent. A message (POST /messages) shows as user.transcript, then reply.delta as the reply is written, then reply.finished {text (what was said aloud), interrupted, utterance_id, metrics} or reply.failed {problem}. Browsers may pass the session token as ?token=.
          */
         get: operations["sessionEvents"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The session’s turns, oldest first */
+        get: operations["listMessages"];
+        put?: never;
+        /**
+         * The user’s turn: the character answers in character, with what it remembers of this user
+         * @description Realtime session: 202 at once; the reply streams into speech (first clause first) and is spoken live; a newer message interrupts the reply in progress. Follow user.transcript, reply.delta, reply.finished or reply.failed on the event stream. On-demand session: the reply is rendered; with `Accept: video/mp4` the response is the MP4 itself, otherwise JSON with `video_url`; one message at a time per session (409).
+         */
+        post: operations["sendMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/messages/{message}/video": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The MP4 of an on-demand reply */
+        get: operations["getMessageVideo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/characters/{id}/memory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the character remembers of one user: facts they told it and the recent turns */
+        get: operations["getMemory"];
+        put?: never;
+        post?: never;
+        /** Erase what the character remembers of one user (turns, facts and reply videos) */
+        delete: operations["deleteMemory"];
         options?: never;
         head?: never;
         patch?: never;
@@ -379,6 +435,7 @@ export interface components {
             name: string;
             voice: components["schemas"]["Voice"];
             persona: components["schemas"]["Persona"];
+            llm: components["schemas"]["CharacterModel"];
             is_cast: boolean;
             identity: components["schemas"]["Identity"];
             portrait_url: string;
@@ -408,6 +465,13 @@ export interface components {
              */
             mood: "neutral" | "happy";
         };
+        /** @description The character’s own language model; null: the server’s (embedded, or LIKENESS_LLM_URL). */
+        CharacterModel: {
+            /** @description Base URL (…/v1) of an OpenAI-compatible chat-completions API. */
+            base_url: string;
+            model: string;
+            has_api_key: boolean;
+        } | null;
         Identity: {
             /** @description Content address: hash of the uploaded bytes and the pipeline version. */
             id: string;
@@ -423,7 +487,7 @@ export interface components {
             width: number;
             height: number;
         };
-        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, livekit-unavailable, encoding-failed, internal-error. */
+        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, model-failed, model-unavailable, turn-in-progress, livekit-unavailable, encoding-failed, internal-error. */
         Problem: {
             /**
              * @description Stable URI naming the kind of error.
@@ -461,6 +525,10 @@ export interface components {
             greeting?: string;
             /** @enum {string} */
             mood?: "neutral" | "happy";
+            /** @description The character’s own OpenAI-compatible endpoint (…/v1); with llm_model. */
+            llm_base_url?: string;
+            llm_model?: string;
+            llm_api_key?: string;
         };
         CharacterList: {
             data: components["schemas"]["Character"][];
@@ -479,6 +547,13 @@ export interface components {
                  */
                 mood?: "neutral" | "happy";
             };
+            /** @description null: use the server’s model again. */
+            llm?: {
+                base_url: string;
+                model: string;
+                /** @description Sent as a bearer token; never shown again. */
+                api_key?: string;
+            } | null;
         };
         IdentityDetail: {
             id: string;
@@ -575,6 +650,8 @@ export interface components {
             end_reason: "client_ended" | "idle_timeout" | "max_duration" | null;
             max_duration_s: number;
             idle_timeout_s: number;
+            /** @description Realtime: the character greets the first viewer. */
+            greeting: boolean;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -605,6 +682,8 @@ export interface components {
             max_duration_s?: number;
             /** @description Expire after this long without activity. */
             idle_timeout_s?: number;
+            /** @description Realtime sessions: the character says its persona greeting as soon as the first viewer connects. */
+            greeting?: boolean;
         };
         SessionList: {
             data: components["schemas"]["Session"][];
@@ -649,6 +728,46 @@ export interface components {
             voice?: string;
             /** @enum {string} */
             mood?: "neutral" | "happy";
+        };
+        Message: {
+            /** @example msg_01hz8x4m2k3n5p6q7r8s9t0v1w */
+            id: string;
+            session_id: string;
+            /**
+             * @description answering: a realtime reply is being spoken (follow it on the event stream).
+             * @enum {string}
+             */
+            status: "answering" | "done";
+            user_text: string;
+            /** @description What the character said aloud (cut where it was interrupted). */
+            reply_text: string;
+            interrupted: boolean;
+            model: string;
+            /** @description On-demand replies: the MP4, for the same key. */
+            video_url: string | null;
+            duration_s: number | null;
+            /** @description ms from the message to: llm_first_token_ms, first_clause_ms, tts_first_audio_ms, first_sound_ms, total_ms. */
+            metrics: {
+                [key: string]: number;
+            };
+            /** Format: date-time */
+            created_at: string;
+        };
+        SendMessage: {
+            /** @description What the user says. */
+            text: string;
+        };
+        Memory: {
+            character_id: string;
+            user_id: string;
+            facts: {
+                key: string;
+                value: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            /** @description The most recent turns, oldest first (up to 50). */
+            turns: components["schemas"]["Message"][];
         };
         Usage: {
             /** Format: date-time */
@@ -1584,6 +1703,249 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": string;
+                };
+            };
+        };
+    };
+    listMessages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Turns */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Message"][];
+                    };
+                };
+            };
+            /** @description No such session */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sendMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendMessage"];
+            };
+        };
+        responses: {
+            /** @description On demand: the reply (JSON, or the MP4 with Accept: video/mp4) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                    "video/mp4": Blob;
+                };
+            };
+            /** @description Realtime: being answered */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description Empty message or invalid fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such session */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Session over; or an on-demand reply still in progress (turn-in-progress) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not JSON (audio messages need speech recognition, not in this version) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Message too long */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Renders at capacity (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The model or the speech engine failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No language model available, or its endpoint is down (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMessageVideo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                message: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The video */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": Blob;
+                };
+            };
+            /** @description No such message or video */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMemory: {
+        parameters: {
+            query: {
+                /** @description Your id for the end user. */
+                user_id: string;
+            };
+            header?: never;
+            path: {
+                /** @description Character id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Memory */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Memory"];
+                };
+            };
+            /** @description No such character */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteMemory: {
+        parameters: {
+            query: {
+                /** @description Your id for the end user. */
+                user_id: string;
+            };
+            header?: never;
+            path: {
+                /** @description Character id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Erased */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such character */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

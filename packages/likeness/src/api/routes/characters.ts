@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Character } from '../../characters/character-service.ts';
+import { checkCharacterModel } from '../../conversation/llm/endpoint-policy.ts';
 import { Problem } from '../../errors.ts';
 import type { Identity } from '../../registration/identity.ts';
 import type { RegistrationInput } from '../../registration/registrar.ts';
@@ -254,6 +255,27 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
     upload.bytes = new Uint8Array(await file.arrayBuffer());
     const voice = form.voice !== undefined ? services().speech.resolveVoice(form.voice) : undefined;
     const s = services();
+    if ((form.llm_base_url === undefined) !== (form.llm_model === undefined)) {
+      throw new Problem(
+        'validation-error',
+        'Give llm_base_url and llm_model together (and llm_api_key if it needs one).',
+        {
+          errors: [
+            {
+              path: form.llm_base_url === undefined ? 'llm_base_url' : 'llm_model',
+              message: 'required with the other',
+            },
+          ],
+        },
+      );
+    }
+    const llm =
+      form.llm_base_url !== undefined && form.llm_model !== undefined
+        ? checkCharacterModel(
+            { base_url: form.llm_base_url, model: form.llm_model, api_key: form.llm_api_key },
+            { allowPrivate: s.config.llm.allowPrivateUrls },
+          )
+        : undefined;
     const tenantId = c.get('auth').tenantId;
     const character = await s.admission.registrations.run(
       () =>
@@ -261,6 +283,7 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
           name: form.name,
           upload,
           voice,
+          llm,
           persona: {
             ...(form.persona !== undefined ? { prompt: form.persona } : {}),
             ...(form.greeting !== undefined ? { greeting: form.greeting } : {}),
@@ -285,12 +308,15 @@ export function registerCharacterRoutes(app: Api, services: () => Services) {
 
   app.openapi(updateCharacter, async (c) => {
     const body = c.req.valid('json');
-    if (body.voice) services().speech.resolveVoice(body.voice);
-    const character = await services().characters.update(
-      c.get('auth').tenantId,
-      c.req.valid('param').id,
-      body,
-    );
+    const s = services();
+    if (body.voice) s.speech.resolveVoice(body.voice);
+    const llm = body.llm
+      ? checkCharacterModel(body.llm, { allowPrivate: s.config.llm.allowPrivateUrls })
+      : body.llm;
+    const character = await s.characters.update(c.get('auth').tenantId, c.req.valid('param').id, {
+      ...body,
+      llm,
+    });
     return c.json(withUrl(character), 200);
   });
 

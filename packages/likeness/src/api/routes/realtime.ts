@@ -146,10 +146,13 @@ const events = createRoute({
   method: 'get',
   path: '/v1/sessions/{id}/events',
   operationId: 'sessionEvents',
-  summary: 'Server-Sent Events: utterance.queued/started/finished, session.state, metrics',
+  summary:
+    'Server-Sent Events: utterance.queued/started/finished, session.state, metrics; user.transcript, reply.delta, reply.finished, reply.failed',
   description:
     'utterance.finished comes exactly once per utterance with {playback_position_ms, interrupted}, counted from ' +
-    'audio actually sent. Browsers may pass the session token as ?token=.',
+    'audio actually sent. A message (POST /messages) shows as user.transcript, then reply.delta as the reply is ' +
+    'written, then reply.finished {text (what was said aloud), interrupted, utterance_id, metrics} or ' +
+    'reply.failed {problem}. Browsers may pass the session token as ?token=.',
   tags,
   security: SECURITY,
   request: { params: sessionId },
@@ -234,10 +237,15 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
         wake?.();
       };
       push('session.state', { status: session.status });
-      const unsubscribe =
+      const unsubscribeMedia =
         session.status === 'created' || session.status === 'active'
           ? await s.live.subscribe(tenantId, id, (e) => push(e.type, e))
           : () => undefined;
+      const unsubscribeConversation = s.conversations.subscribe(id, (e) => push(e.type, e));
+      const unsubscribe = () => {
+        unsubscribeMedia();
+        unsubscribeConversation();
+      };
       const onTransition = (e: { session: { id: string; status: string; end_reason: string | null } }) => {
         if (e.session.id === id)
           push('session.state', { status: e.session.status, reason: e.session.end_reason });

@@ -30,6 +30,7 @@ export function sessionView(s: SessionRow) {
     end_reason: s.end_reason as 'client_ended' | 'idle_timeout' | 'max_duration' | null,
     max_duration_s: s.max_duration_s,
     idle_timeout_s: s.idle_timeout_s,
+    greeting: s.greeting,
     created_at: s.created_at.toISOString(),
     activated_at: iso(s.activated_at),
     finished_at: iso(s.finished_at),

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { clauses } from './clauses.ts';
+
+async function* deltas(text: string, size: number) {
+  for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
+}
+const collect = async (it: AsyncIterable<string>) => {
+  const out: string[] = [];
+  for await (const c of it) out.push(c);
+  return out;
+};
+
+describe('clauses', () => {
+  it('speaks a short first clause, then whole sentences, whatever the delta sizes', async () => {
+    const text = 'Well, hello there Ada! The mill was built in 1820. It still turns, slowly, every day.';
+    for (const size of [1, 3, 7, 100]) {
+      assert.deepEqual(await collect(clauses(deltas(text, size))), [
+        'Well, hello there Ada!',
+        'The mill was built in 1820.',
+        'It still turns, slowly, every day.',
+      ]);
+    }
+  });
+
+  it('ends the first clause at a comma once it has two words', async () => {
+    assert.deepEqual(await collect(clauses(deltas('Oh yes, I remember the river. It was cold.', 2))), [
+      'Oh yes,',
+      'I remember the river.',
+      'It was cold.',
+    ]);
+  });
+
+  it('does not end a sentence at a decimal point, an abbreviation or inside a number', async () => {
+    assert.deepEqual(
+      await collect(clauses(deltas('Sure thing. Dr. Lee paid $3.50 for 2.5 kg of flour. Done!', 1))),
+      ['Sure thing.', 'Dr. Lee paid $3.50 for 2.5 kg of flour.', 'Done!'],
+    );
+  });
+
+  it('cuts a first clause without punctuation after a few words, and flushes the rest', async () => {
+    const out = await collect(clauses(deltas('one two three four five six seven eight nine', 1)));
+    assert.equal(out[0], 'one two three four five six seven');
+    assert.equal(out.join(' '), 'one two three four five six seven eight nine');
+  });
+});

