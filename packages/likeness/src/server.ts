@@ -140,9 +140,12 @@ export async function buildServices(
     config,
     logger,
   });
+  const stopping = new AbortController();
   const services: Services = {
     config,
     logger,
+    stopping: stopping.signal,
+    beginShutdown: () => stopping.abort(),
     store,
     registrar,
     characters,
@@ -160,6 +163,7 @@ export async function buildServices(
     memory,
     models,
     shutdown: async () => {
+      stopping.abort();
       await conversations.closeAll();
       await live.closeAll();
       await models.close();
@@ -208,6 +212,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     bootstrapKey: createdKey,
     close: () => {
       closing ??= (async () => {
+        services.beginShutdown();
         services.sessions.stopSweeper();
         await services.live.closeAll();
         await new Promise<void>((resolve) => {

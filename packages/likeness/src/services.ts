@@ -42,6 +42,9 @@ export interface Services {
   load: LoadMonitor;
   /** Admission control for heavy work (429 server-busy beyond it). */
   admission: { renders: AdmissionQueue; registrations: AdmissionQueue };
+  /** Aborted when the server starts shutting down: long-lived responses (event streams) end on it. */
+  stopping: AbortSignal;
+  beginShutdown(): void;
   /** Stops background workers (the speech engine processes). */
   shutdown(): Promise<void>;
 }

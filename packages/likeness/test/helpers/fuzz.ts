@@ -119,6 +119,16 @@ const NASTY = [
   'Hello there.',
 ];
 
+/** Any generated value as text (objects may have no prototype, so no String()). */
+function asText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v) ?? '';
+  } catch {
+    return '';
+  }
+}
+
 /** encodeURIComponent, except that lone surrogates (which it refuses) go out as the raw bytes of one. */
 function encodePathSegment(s: string): string {
   try {
@@ -206,7 +216,7 @@ export function fuzzRequests(world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
         const form = new FormData();
         for (const [k, v] of Object.entries(fields)) {
           if (k === 'portrait' || k === 'video') form.set(k, new Blob([bytes]), 'upload.bin');
-          else form.set(k, typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+          else form.set(k, asText(v));
         }
         if (mode % 3 === 0) form.set(mode % 2 ? 'portrait' : 'video', new Blob([bytes]), 'x.png');
         body = form;
@@ -214,8 +224,8 @@ export function fuzzRequests(world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
         headers['content-type'] = mode % 5 === 0 ? 'application/json' : 'application/sdp';
         body =
           mode % 2
-            ? `v=0\r\n${String(fields[route.fields[0] ?? ''] ?? 'o=- 0 0 IN IP4 0.0.0.0')}\r\n`
-            : String(Object.values(fields)[0] ?? '');
+            ? `v=0\r\n${asText(fields[route.fields[0] ?? ''] ?? 'o=- 0 0 IN IP4 0.0.0.0')}\r\n`
+            : asText(Object.values(fields)[0] ?? '');
       }
       const qs = query.toString();
       return {

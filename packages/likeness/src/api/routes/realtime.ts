@@ -252,10 +252,13 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
       };
       s.sessions.on('transition', onTransition);
       let open = true;
-      stream.onAbort(() => {
+      const stop = () => {
         open = false;
         wake?.();
-      });
+      };
+      stream.onAbort(stop);
+      // Shutdown ends every stream, whether or not its client is still reading.
+      s.stopping.addEventListener('abort', stop, { once: true });
       try {
         while (open) {
           while (queue.length) {
@@ -266,14 +269,17 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
           if (!open) break;
           await new Promise<void>((resolve) => {
             wake = resolve;
-            setTimeout(resolve, 15_000); // a comment line keeps proxies from closing an idle stream
+            // A comment line keeps proxies from closing an idle stream; the timer never holds the process.
+            setTimeout(resolve, 15_000).unref();
           });
           wake = undefined;
+          if (stream.aborted || stream.closed) break;
           if (open && queue.length === 0) await stream.write(': keep-alive\n\n');
         }
       } finally {
         unsubscribe();
         s.sessions.off('transition', onTransition);
+        s.stopping.removeEventListener('abort', stop);
       }
     });
   }) as never);
