@@ -75,6 +75,9 @@ async function readCapped(
         await fs.promises.mkdir(tmpDir, { recursive: true });
         file = path.join(tmpDir, `body-${randomBytes(8).toString('hex')}`);
         out = fs.createWriteStream(file);
+        // Errors surface through write()'s callback; a stream destroyed mid-write (the body went over the limit)
+        // must not also raise an 'error' event nobody listens to: that would be an uncaught exception.
+        out.on('error', () => undefined);
         for (const c of chunks.splice(0)) await write(out, c);
       }
       if (out) await write(out, value);
@@ -96,16 +99,14 @@ async function readCapped(
 
 function write(stream: fs.WriteStream, chunk: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (stream.write(chunk)) return resolve();
-    const onDrain = () => {
-      stream.off('error', onError);
-      resolve();
+    let settled = false;
+    const done = (err?: Error | null) => {
+      if (settled) return;
+      settled = true;
+      if (err) reject(err);
+      else resolve();
     };
-    const onError = (err: Error) => {
-      stream.off('drain', onDrain);
-      reject(err);
-    };
-    stream.once('drain', onDrain);
-    stream.once('error', onError);
+    if (stream.write(chunk, (err) => err && done(err))) done();
+    else stream.once('drain', () => done());
   });
 }
