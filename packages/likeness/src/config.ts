@@ -18,6 +18,7 @@ export interface Config {
   capacity: Capacity;
   speech: SpeechConfig;
   llm: LlmConfig;
+  stt: SttConfig;
   /** Set when LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET are: sessions are also served in LiveKit rooms. */
   livekit: LiveKitConfig | undefined;
 }
@@ -54,6 +55,23 @@ export interface LlmConfig {
   allowPrivateUrls: boolean;
 }
 
+/** Listening: the embedded Whisper by default, or any OpenAI-compatible /audio/transcriptions endpoint. */
+export interface SttConfig {
+  /** Base URL (.../v1) of an OpenAI-compatible transcription API; unset: the embedded recogniser. */
+  url: string | undefined;
+  key: string | undefined;
+  model: string;
+  /** The embedded Whisper model's directory and the Python runtime that runs it (both from `npm run setup`). */
+  modelDir: string;
+  python: string;
+  processes: number;
+  threads: number;
+  /** The users' language (ISO 639-1). */
+  language: string;
+  /** An audio message's length cap, seconds. */
+  maxAudioS: number;
+}
+
 export interface SpeechConfig {
   /** Base URL of an OpenAI-compatible API (…/v1); enables voices "openai:<id>". */
   openaiUrl: string | undefined;
@@ -62,6 +80,8 @@ export interface SpeechConfig {
 }
 
 export interface Limits {
+  /** An audio message (multipart `audio` on POST /v1/sessions/{id}/messages). */
+  maxAudioBytes: number;
   maxImageBytes: number;
   maxVideoBytes: number;
   maxImagePixels: number;
@@ -132,6 +152,7 @@ export function loadConfig(env: Env = process.env): Config {
     tokenSecret: env.LIKENESS_TOKEN_SECRET || undefined,
     logLevel: env.LOG_LEVEL ?? 'info',
     limits: {
+      maxAudioBytes: int(env, 'LIKENESS_MAX_AUDIO_BYTES', 10 * 1024 * 1024, 1024, 200 * 1024 * 1024),
       maxImageBytes: int(env, 'LIKENESS_MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 200 * 1024 * 1024),
       maxVideoBytes: int(env, 'LIKENESS_MAX_VIDEO_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxImagePixels: int(env, 'LIKENESS_MAX_IMAGE_PIXELS', 40_000_000, 10_000, 400_000_000),
@@ -162,6 +183,21 @@ export function loadConfig(env: Env = process.env): Config {
       ),
       processes: int(env, 'LIKENESS_LLM_PROCESSES', 1, 1, 8),
       allowPrivateUrls: env.LIKENESS_LLM_ALLOW_PRIVATE_URLS === '1',
+    },
+    stt: {
+      url: env.LIKENESS_STT_URL || undefined,
+      key: env.LIKENESS_STT_KEY || undefined,
+      model: env.LIKENESS_STT_MODEL || 'whisper-1',
+      modelDir: path.resolve(
+        env.LIKENESS_STT_MODEL_DIR || path.join(import.meta.dirname, '../models/whisper-base'),
+      ),
+      python: path.resolve(
+        env.LIKENESS_STT_PYTHON || path.join(import.meta.dirname, '../models/stt-env/bin/python'),
+      ),
+      processes: int(env, 'LIKENESS_STT_PROCESSES', 1, 1, 8),
+      threads: int(env, 'LIKENESS_STT_THREADS', Math.max(1, Math.min(cores(), 4)), 1, 32),
+      language: /^[a-z]{2}$/.test(env.LIKENESS_STT_LANGUAGE ?? '') ? env.LIKENESS_STT_LANGUAGE! : 'en',
+      maxAudioS: int(env, 'LIKENESS_MAX_AUDIO_S', 60, 1, 600),
     },
     capacity: {
       liveSessions: int(env, 'LIKENESS_MAX_LIVE_SESSIONS', Math.max(1, Math.floor(1.5 * cores())), 1, 1000),

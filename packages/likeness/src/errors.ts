@@ -33,6 +33,11 @@ export const PROBLEM_TYPES = {
   'model-unavailable': { status: 503, title: 'The language model is not available' },
   'turn-in-progress': { status: 409, title: 'The character is still answering the previous message' },
   'livekit-unavailable': { status: 503, title: 'The LiveKit server could not be joined' },
+  'unsupported-audio': { status: 422, title: 'The audio cannot be decoded' },
+  'audio-too-long': { status: 413, title: 'The audio is longer than the limit' },
+  'no-speech': { status: 422, title: 'No speech was heard in the audio' },
+  'recognition-failed': { status: 502, title: 'Speech recognition failed' },
+  'recognizer-unavailable': { status: 503, title: 'Speech recognition is not available' },
   'encoding-failed': { status: 500, title: 'The video encoder failed' },
   'internal-error': { status: 500, title: 'Something went wrong on our side' },
 } as const;

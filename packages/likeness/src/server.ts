@@ -11,6 +11,10 @@ import { ConversationAgent } from './conversation/agent.ts';
 import { EmbeddedModel } from './conversation/llm/embedded.ts';
 import { ModelRegistry } from './conversation/llm/registry.ts';
 import { MemoryStore } from './conversation/memory/memory-store.ts';
+import { EmbeddedRecognizer, embeddedRecognizerMissing } from './conversation/stt/embedded.ts';
+import type { SpeechToText } from './conversation/stt/index.ts';
+import { OpenAiCompatibleRecognizer } from './conversation/stt/openai-compatible.ts';
+import { warmVad } from './conversation/vad/silero.ts';
 import { LoadMonitor } from './load-monitor.ts';
 import { LocalMediaHost } from './realtime/media-host.ts';
 import { FaceDetector } from './registration/face-detector.ts';
@@ -111,6 +115,27 @@ export async function buildServices(
       : undefined,
   });
   const agent = new ConversationAgent({ models, memory, logger });
+  const sttMissing = config.stt.url ? undefined : embeddedRecognizerMissing(config.stt);
+  const stt: SpeechToText | undefined = config.stt.url
+    ? new OpenAiCompatibleRecognizer({
+        baseUrl: config.stt.url,
+        apiKey: config.stt.key,
+        model: config.stt.model,
+      })
+    : sttMissing
+      ? undefined
+      : new EmbeddedRecognizer({
+          modelDir: config.stt.modelDir,
+          python: config.stt.python,
+          processes: config.stt.processes,
+          threads: config.stt.threads,
+          onEvent: (e) => {
+            if (e.type === 'exited' && !e.expected)
+              logger.error(e, 'speech recogniser process crashed; restarting it');
+            if (e.type === 'timeout')
+              logger.error(e, 'speech recogniser process hung; killing and restarting it');
+          },
+        });
   const admission = {
     renders: new AdmissionQueue({
       name: 'MP4 renders',
@@ -139,7 +164,10 @@ export async function buildServices(
     onDemand,
     config,
     logger,
+    stt,
+    sttMissing,
   });
+  live.onHearing = (tenantId, sessionId, media) => conversations.listen(tenantId, sessionId, media);
   const stopping = new AbortController();
   const services: Services = {
     config,
@@ -162,11 +190,13 @@ export async function buildServices(
     conversations,
     memory,
     models,
+    stt,
     shutdown: async () => {
       stopping.abort();
       await conversations.closeAll();
       await live.closeAll();
       await models.close();
+      await stt?.close?.();
       await renderPool.close();
       await batchRenders.close();
       await flite.close();
@@ -174,6 +204,10 @@ export async function buildServices(
     },
   };
   return services;
+}
+
+function sttMissing(services: Services): string | undefined {
+  return services.config.stt.url ? undefined : embeddedRecognizerMissing(services.config.stt);
 }
 
 /** Opens the store, migrates, makes sure keys and the default cast exist, then listens. */
@@ -191,6 +225,13 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     logger.warn(
       { file: config.llm.embeddedFile },
       'the embedded language model is not installed (run "npm run setup"): messages answer 503 until it is, or set LIKENESS_LLM_URL',
+    );
+  if (services.stt instanceof EmbeddedRecognizer) services.stt.warm();
+  if (services.stt) void warmVad().catch((err) => logger.error({ err }, 'the VAD could not be loaded'));
+  else
+    logger.warn(
+      { why: sttMissing(services) },
+      'no speech recogniser (run "npm run setup", or set LIKENESS_STT_URL): microphones are not heard and audio messages answer 503',
     );
   const { createdKey } = await services.tenancy.bootstrapKeys(config.apiKey);
   for (const tenantId of await services.tenancy.listTenantIds()) await services.characters.seedCast(tenantId);

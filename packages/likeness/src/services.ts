@@ -4,6 +4,7 @@ import type { CharacterService } from './characters/character-service.ts';
 import type { Config } from './config.ts';
 import type { ModelRegistry } from './conversation/llm/registry.ts';
 import type { MemoryStore } from './conversation/memory/memory-store.ts';
+import type { SpeechToText } from './conversation/stt/index.ts';
 import type { LoadMonitor } from './load-monitor.ts';
 import type { Registrar } from './registration/registrar.ts';
 import type { RenderPool } from './render/render-pool.ts';
@@ -33,6 +34,8 @@ export interface Services {
   live: LiveSessions;
   /** Messages in sessions: the conversation stage, per session. */
   conversations: ConversationService;
+  /** The speech recogniser (listening), when one is installed or configured. */
+  stt: SpeechToText | undefined;
   memory: MemoryStore;
   models: ModelRegistry;
   tokens: SessionTokens;

@@ -38,8 +38,15 @@ function problemResponse(c: Context, problem: Problem): Response {
 /** Body limits per route (README "Limits"): uploads, SDP offers, and JSON for everything else. */
 function bodyLimitFor(config: Config) {
   const upload = Math.max(config.limits.maxImageBytes, config.limits.maxVideoBytes) + 64 * 1024;
-  return (method: string, path: string) => {
+  const audio = config.limits.maxAudioBytes + 64 * 1024;
+  return (method: string, path: string, contentType: string) => {
     if (method === 'POST' && path === '/v1/characters') return { bytes: upload, what: 'A character upload' };
+    if (
+      method === 'POST' &&
+      /^\/v1\/sessions\/[^/]+\/messages$/.test(path) &&
+      contentType.startsWith('multipart/form-data')
+    )
+      return { bytes: audio, what: 'An audio message' };
     if (/^\/v1\/sessions\/[^/]+\/whep$/.test(path)) return { bytes: MAX_SDP_BYTES, what: 'An SDP offer' };
     return { bytes: config.limits.maxJsonBytes, what: 'A request body' };
   };
@@ -82,9 +89,9 @@ export function createApp(services: () => Services) {
   app.use(
     '*',
     limitBodies({
-      limitFor: (method, path) => {
+      limitFor: (method, path, contentType) => {
         limits ??= bodyLimitFor(services().config);
-        return limits(method, path);
+        return limits(method, path, contentType);
       },
       tmpDir: () => path.join(services().config.dataDir, 'tmp'),
     }),

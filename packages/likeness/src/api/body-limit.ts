@@ -22,13 +22,17 @@ function tooLarge(limit: number, what: string): Problem {
  * `limitFor` returns the limit for a request (undefined: no body expected, the JSON limit applies).
  */
 export function limitBodies(opts: {
-  limitFor: (method: string, path: string) => { bytes: number; what: string };
+  limitFor: (method: string, path: string, contentType: string) => { bytes: number; what: string };
   tmpDir: () => string;
 }): MiddlewareHandler {
   return async (c, next) => {
     const raw = c.req.raw;
     if (!raw.body) return next();
-    const { bytes: limit, what } = opts.limitFor(c.req.method, c.req.path);
+    const { bytes: limit, what } = opts.limitFor(
+      c.req.method,
+      c.req.path,
+      c.req.header('content-type') ?? '',
+    );
     const declared = raw.headers.get('content-length');
     if (declared !== null && !raw.headers.has('transfer-encoding')) {
       // Node's parser stops at the declared length, so a body cannot be longer than it says.

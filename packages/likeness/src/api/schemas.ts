@@ -182,8 +182,12 @@ export const MessageSchema = z
     duration_s: z.number().nullable(),
     metrics: z.record(z.string(), z.number()).openapi({
       description:
-        'ms from the message to: llm_first_token_ms, first_clause_ms, tts_first_audio_ms, first_sound_ms, total_ms.',
+        "ms from the message (typed) or the end of the user's speech (spoken live) to: llm_first_token_ms, first_clause_ms, tts_first_audio_ms, first_sound_ms, total_ms; spoken turns add vad_ms, recognition_ms, end_of_turn_ms.",
     }),
+    transcript: z
+      .object({ text: z.string(), recognition_ms: z.number() })
+      .optional()
+      .openapi({ description: 'Audio messages: what the recogniser heard (also user_text).' }),
     created_at: z.string().datetime(),
   })
   .openapi('Message');
@@ -192,6 +196,17 @@ export const SendMessageBody = z
   .object({ text: z.string().max(100_000).openapi({ description: 'What the user says.' }) })
   .strict()
   .openapi('SendMessage');
+
+export const SendAudioMessageForm = z
+  .object({
+    audio: z.any().openapi({
+      type: 'string',
+      format: 'binary',
+      description:
+        'What the user said, as an audio file (WAV, Ogg/Opus, WebM, MP3...; up to LIKENESS_MAX_AUDIO_BYTES and LIKENESS_MAX_AUDIO_S). Audio with no speech is refused (422 no-speech).',
+    }),
+  })
+  .openapi('SendAudioMessage');
 
 export const MemorySchema = z
   .object({
@@ -204,6 +219,22 @@ export const MemorySchema = z
 
 const Timestamp = z.string().datetime();
 
+export const BargeInSchema = z
+  .object({
+    mode: z.enum(['off', 'immediate', 'after']),
+    after_ms: z.number().int().min(100).max(5000).optional(),
+  })
+  .strict()
+  .refine((b) => b.mode === 'after' || b.after_ms === undefined, {
+    message: 'after_ms goes with mode "after"',
+    path: ['after_ms'],
+  })
+  .openapi('BargeIn', {
+    description:
+      'Realtime sessions with a microphone: what the user\'s speech over the character\'s answer does. off: nothing (the character finishes; what was said over it is not a turn); immediate: any speech silences it; after: speech lasting after_ms (default 400) silences it, while shorter backchannels ("yeah", "mm-hm", "okay") do not.',
+    example: { mode: 'after', after_ms: 400 },
+  });
+
 export const SessionSchema = z
   .object({
     id: z.string().openapi({ example: 'ses_01hz8x4m2k3n5p6q7r8s9t0v1w' }),
@@ -215,6 +246,7 @@ export const SessionSchema = z
     max_duration_s: z.number().int(),
     idle_timeout_s: z.number().int(),
     greeting: z.boolean().openapi({ description: 'Realtime: the character greets the first viewer.' }),
+    barge_in: BargeInSchema,
     created_at: Timestamp,
     activated_at: Timestamp.nullable(),
     finished_at: Timestamp.nullable(),
@@ -256,6 +288,7 @@ export const CreateSessionBody = z
       description:
         'Realtime sessions: the character says its persona greeting as soon as the first viewer connects.',
     }),
+    barge_in: BargeInSchema.optional(),
   })
   .strict()
   .openapi('CreateSession');

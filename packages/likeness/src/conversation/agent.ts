@@ -43,7 +43,14 @@ export interface ReplyEvents {
 }
 
 export interface TurnMetrics {
-  /** ms from the user's message to each stage. */
+  /**
+   * Spoken turns: ms from the end of the user's speech until the VAD called it a pause, until the final
+   * transcript, and until the end of the turn was decided; the other stages count from the end of speech too.
+   */
+  vad_ms?: number;
+  recognition_ms?: number;
+  end_of_turn_ms?: number;
+  /** ms from the user's message (typed) or the end of their speech (spoken) to each stage. */
   llm_first_token_ms?: number;
   first_clause_ms?: number;
   tts_first_audio_ms?: number;
@@ -77,12 +84,16 @@ export class ConversationAgent {
     signal: AbortSignal;
     events?: ReplyEvents;
     turnId?: string;
+    /** performance.now() the stages are timed from (a spoken turn: when the user stopped speaking). */
+    since?: number;
+    /** What was measured before the reply (a spoken turn: VAD, recognition, end of turn). */
+    metrics?: TurnMetrics;
   }): Promise<Turn> {
     const { scope, character, userText, signal } = args;
     const turnId = args.turnId ?? newId('msg');
-    const t0 = performance.now();
+    const t0 = args.since ?? performance.now();
     const since = () => Math.round(performance.now() - t0);
-    const metrics: TurnMetrics = {};
+    const metrics: TurnMetrics = { ...args.metrics };
     const model = this.deps.models.for(character);
     const [facts, history] = await Promise.all([
       this.deps.memory.facts(scope),

@@ -1,3 +1,4 @@
+import type { BargeInSetting } from '../store/schema.ts';
 import { RecognitionFailure, type SpeechToText, STT_SAMPLE_RATE, type Transcript } from './stt/index.ts';
 import {
   DEFAULT_END_OF_TURN,
@@ -16,6 +17,15 @@ import { SileroStream, VAD_WINDOW } from './vad/silero.ts';
  */
 export type BargeIn = { mode: 'off' } | { mode: 'immediate' } | { mode: 'after'; ms: number };
 export const DEFAULT_BARGE_IN: BargeIn = { mode: 'after', ms: 400 };
+/** The same, as a session stores and shows it. */
+export const DEFAULT_BARGE_IN_SETTING: BargeInSetting = { mode: 'after', after_ms: 400 };
+
+export function bargeInFrom(setting: BargeInSetting | null | undefined): BargeIn {
+  if (!setting) return DEFAULT_BARGE_IN;
+  if (setting.mode === 'after')
+    return { mode: 'after', ms: setting.after_ms ?? DEFAULT_BARGE_IN_SETTING.after_ms! };
+  return { mode: setting.mode };
+}
 
 /** A finished turn of the user's, with how long each step took. */
 export interface HeardTurn {
@@ -84,7 +94,7 @@ type State = 'idle' | 'speech' | 'paused';
  */
 export class Listener {
   private readonly vad = new SileroStream();
-  private readonly bargeInPolicy: BargeIn;
+  private bargeInPolicy: BargeIn;
   private readonly endOfTurn: EndOfTurnPolicy;
   /** 16 kHz floats waiting for a whole VAD window. */
   private pending = new Float32Array(0);
@@ -119,6 +129,10 @@ export class Listener {
   constructor(private readonly opts: ListenerOptions) {
     this.bargeInPolicy = opts.bargeIn ?? DEFAULT_BARGE_IN;
     this.endOfTurn = opts.endOfTurn ?? DEFAULT_END_OF_TURN;
+  }
+
+  setBargeIn(policy: BargeIn): void {
+    this.bargeInPolicy = policy;
   }
 
   /** The user's audio: 16-bit mono at any rate. */

@@ -37,6 +37,12 @@ export class LiveMedia {
   closed = false;
   /** Called when anyone starts or stops watching (WHEP or LiveKit). */
   onAudience: ((viewers: number) => void) | undefined;
+  /** The audio input port: where the user's microphone goes (the conversation's listener), once set. */
+  private inputSink: ((samples: Int16Array, sampleRate: number) => void) | undefined;
+  /** The one transport whose microphone is heard: the first to send audio, until it leaves. */
+  private microphone: string | undefined;
+  /** Called once, when a microphone first sends audio: the session layer starts listening then. */
+  onInputStarted: (() => void) | undefined;
 
   constructor(
     readonly id: string,
@@ -80,13 +86,39 @@ export class LiveMedia {
     }
     this.peers.set(peer.id, peer);
     const detach = this.media.attach(peer);
+    peer.onAudio = (samples, rate) => this.input(peer.id, samples, rate);
     peer.onClosed = () => {
       detach();
+      this.releaseInput(peer.id);
       this.peers.delete(peer.id);
       this.onAudience?.(this.viewers);
     };
     this.onAudience?.(this.viewers);
     return { peerId: peer.id, answer };
+  }
+
+  /** The user's audio from a transport. One microphone at a time is heard; the others are ignored. */
+  input(source: string, samples: Int16Array, sampleRate: number): void {
+    if (this.closed) return;
+    if (this.microphone === undefined) {
+      this.microphone = source;
+      if (!this.inputStarted) {
+        this.inputStarted = true;
+        this.onInputStarted?.();
+      }
+    }
+    if (this.microphone === source) this.inputSink?.(samples, sampleRate);
+  }
+  private inputStarted = false;
+
+  /** A transport's microphone is gone: the next one to send audio is heard. */
+  releaseInput(source: string): void {
+    if (this.microphone === source) this.microphone = undefined;
+  }
+
+  /** Sets where the user's audio goes. */
+  listen(sink: ((samples: Int16Array, sampleRate: number) => void) | undefined): void {
+    this.inputSink = sink;
   }
 
   disconnectWhep(peerId: string): boolean {

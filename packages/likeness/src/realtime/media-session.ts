@@ -222,6 +222,11 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
     return u.id;
   }
 
+  /** Whether the character is saying something, or has something queued to say. */
+  get speaking(): boolean {
+    return this.queue.length > 0;
+  }
+
   /** Stops speech now and drops everything queued; each dropped utterance finishes (interrupted) once. */
   interrupt(): number {
     const dropped = this.queue.splice(0);

@@ -4,17 +4,29 @@ import type { AdmissionQueue } from '../admission.ts';
 import type { CharacterService } from '../characters/character-service.ts';
 import type { Config } from '../config.ts';
 import type { ConversationAgent, ReplyOutput, Spoken, TurnMetrics } from '../conversation/agent.ts';
+import { bargeInFrom, type HeardTurn, Listener } from '../conversation/listener.ts';
 import type { MemoryStore, StoredFact, Turn } from '../conversation/memory/memory-store.ts';
+import type { RecognitionFailure, SpeechToText } from '../conversation/stt/index.ts';
+import { speechSeconds } from '../conversation/vad/speech-in.ts';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { decodeAudio } from '../media/decode-audio.ts';
 import { generateForSession, type OnDemandDeps, requireOnDemandSession } from '../media/on-demand.ts';
+import type { LiveMedia } from '../realtime/media-host.ts';
 import type { FileStore } from '../store/files.ts';
 import type { LiveSessions } from './live-sessions.ts';
 import type { SessionService } from './session-service.ts';
 
 /** What a session's event stream carries about the conversation, beside the media events. */
 export type ConversationEvent =
-  | { type: 'user.transcript'; turn_id: string; text: string; final: boolean }
+  | { type: 'user.started_speaking' }
+  /** Partial: what the user has said so far (no turn yet). Final: the turn's words. */
+  | { type: 'user.transcript'; turn_id?: string; text: string; final: boolean }
+  /** Speech that did not become a turn: noise, a backchannel, speech over the answer with barge-in off. */
+  | { type: 'user.ignored'; reason: 'no-speech' | 'backchannel' | 'while-answering'; text: string }
+  /** The user spoke over the character: its answer was silenced. */
+  | { type: 'user.barge_in' }
+  | { type: 'listening.failed'; problem: { type: string; detail: string } }
   | { type: 'reply.delta'; turn_id: string; text: string }
   | {
       type: 'reply.finished';
@@ -43,6 +55,9 @@ export interface ConversationDeps {
   onDemand: OnDemandDeps;
   config: Config;
   logger: Logger;
+  /** The recogniser for spoken turns; undefined when none is installed or configured (`sttMissing` says why). */
+  stt?: SpeechToText | undefined;
+  sttMissing?: string | undefined;
 }
 
 /**
@@ -57,11 +72,17 @@ export class ConversationService {
   private readonly replying = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
   /** On-demand sessions with a message in progress. */
   private readonly rendering = new Set<string>();
+  /** Live sessions whose microphone is being listened to. */
+  private readonly listeners = new Map<string, Listener>();
 
   constructor(private readonly deps: ConversationDeps) {
     this.events.setMaxListeners(0);
     deps.sessions.on('transition', (e) => {
-      if (e.to === 'ended' || e.to === 'expired') this.replying.get(e.session.id)?.abort.abort();
+      if (e.to === 'ended' || e.to === 'expired') {
+        this.replying.get(e.session.id)?.abort.abort();
+        this.listeners.get(e.session.id)?.close();
+        this.listeners.delete(e.session.id);
+      }
     });
   }
 
@@ -92,6 +113,124 @@ export class ConversationService {
     return clean;
   }
 
+  private recognizer(): SpeechToText {
+    if (this.deps.stt) return this.deps.stt;
+    throw new Problem(
+      'recognizer-unavailable',
+      `No speech recogniser is available: ${this.deps.sttMissing ?? 'none is configured'}. Run "npm run setup", or set LIKENESS_STT_URL to an OpenAI-compatible endpoint; or send the message as text.`,
+      { retry_after_s: 60 },
+    );
+  }
+
+  /**
+   * A live session's microphone has started sending audio (WHEP sendrecv, a LiveKit participant): listen to it.
+   * Each finished turn is answered like a message; speech over the answer is a barge-in per the session's
+   * setting. The listener lives until the session ends.
+   */
+  listen(tenantId: string, sessionId: string, live: LiveMedia): void {
+    if (this.listeners.has(sessionId)) return;
+    const stt = this.deps.stt;
+    if (!stt) {
+      this.deps.logger.warn(
+        { sessionId, why: this.deps.sttMissing },
+        'a microphone is connected but nothing can recognise speech',
+      );
+      this.publish(sessionId, {
+        type: 'listening.failed',
+        problem: {
+          type: '/problems/recognizer-unavailable',
+          detail: this.deps.sttMissing ?? 'no recogniser',
+        },
+      });
+      return;
+    }
+    const listener = new Listener({
+      stt,
+      language: this.deps.config.stt.language,
+      isAnswering: () => this.replying.has(sessionId) || live.media.speaking,
+      events: {
+        speechStarted: () => this.publish(sessionId, { type: 'user.started_speaking' }),
+        partial: (text) => this.publish(sessionId, { type: 'user.transcript', text, final: false }),
+        ignored: (reason, text) => this.publish(sessionId, { type: 'user.ignored', reason, text }),
+        bargeIn: () => {
+          this.publish(sessionId, { type: 'user.barge_in' });
+          this.replying.get(sessionId)?.abort.abort();
+          live.media.interrupt(); // the builder's own `speak` too: the user is talking
+        },
+        failed: (err) => {
+          this.deps.logger.warn({ err, sessionId }, 'speech recognition failed for an utterance');
+          this.publish(sessionId, {
+            type: 'listening.failed',
+            problem: { type: '/problems/recognition-failed', detail: err.message },
+          });
+        },
+        turn: (heard) => {
+          this.sendLive(tenantId, sessionId, heard.text, heard).catch((err: Error) => {
+            const problem = err instanceof Problem ? err : new Problem('model-failed', err.message);
+            this.publish(sessionId, {
+              type: 'reply.failed',
+              turn_id: '',
+              problem: { type: `/problems/${problem.slug}`, detail: problem.message },
+            });
+          });
+        },
+      },
+    });
+    this.listeners.set(sessionId, listener);
+    live.listen((samples, rate) => listener.push(samples, rate));
+    // The session's barge-in setting, once read; until then the default applies.
+    this.deps.sessions.get(tenantId, sessionId).then(
+      (s) => listener.setBargeIn(bargeInFrom(s.barge_in)),
+      () => undefined,
+    );
+  }
+
+  /** What the listener has done in a session, for diagnostics and tests. */
+  listening(sessionId: string): Listener['stats'] | undefined {
+    return this.listeners.get(sessionId)?.stats;
+  }
+
+  /**
+   * The user's turn as an audio file: decoded (ffmpeg), checked for speech (the VAD), recognised, then
+   * answered as a text message would be. Silence-only audio is refused with 422 no-speech.
+   */
+  async sendAudio(
+    tenantId: string,
+    sessionId: string,
+    audio: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<MessageResult & { transcript: { text: string; recognition_ms: number } }> {
+    await this.deps.sessions.get(tenantId, sessionId); // 404 before any work
+    const stt = this.recognizer();
+    const pcm = await decodeAudio(audio, { maxSeconds: this.deps.config.stt.maxAudioS });
+    if ((await speechSeconds(pcm)) < 0.1) {
+      throw new Problem('no-speech', 'No speech was heard in the audio (silence or noise only).');
+    }
+    let text: string;
+    let ms: number;
+    try {
+      const t = await stt.recognize(pcm, {
+        language: this.deps.config.stt.language,
+        ...(signal ? { signal } : {}),
+      });
+      if (t.noSpeech) throw new Problem('no-speech', 'No words were recognised in the audio.');
+      text = t.text;
+      ms = t.ms;
+    } catch (err) {
+      if (err instanceof Problem) throw err;
+      const f = err as RecognitionFailure;
+      if (f.kind === 'busy')
+        throw new Problem('server-busy', `Speech recognition is saturated: ${f.message}`, {
+          retry_after_s: 2,
+        });
+      if (f.kind === 'unavailable')
+        throw new Problem('recognizer-unavailable', f.message, { retry_after_s: 10 });
+      throw new Problem('recognition-failed', f.message ?? String(err));
+    }
+    const result = await this.send(tenantId, sessionId, text, signal);
+    return { ...result, transcript: { text, recognition_ms: Math.round(ms) } };
+  }
+
   /** The user's turn. Realtime: answered live (pending). On demand: answered with a rendered MP4. */
   async send(
     tenantId: string,
@@ -106,7 +245,12 @@ export class ConversationService {
     return this.sendOnDemand(tenantId, sessionId, userText, signal);
   }
 
-  private async sendLive(tenantId: string, sessionId: string, userText: string): Promise<MessageResult> {
+  private async sendLive(
+    tenantId: string,
+    sessionId: string,
+    userText: string,
+    heard?: HeardTurn,
+  ): Promise<MessageResult> {
     const { live, sessions, characters, agent } = this.deps;
     const session = await live.authorize(tenantId, sessionId);
     const character = await characters.forConversation(tenantId, session.character_id);
@@ -137,6 +281,16 @@ export class ConversationService {
         events: {
           onDelta: (id, t) => this.publish(sessionId, { type: 'reply.delta', turn_id: id, text: t }),
         },
+        ...(heard
+          ? {
+              since: heard.speechEndedAt,
+              metrics: {
+                vad_ms: Math.round(heard.vadMs),
+                recognition_ms: Math.round(heard.recognitionMs),
+                end_of_turn_ms: Math.round(heard.endOfTurnMs),
+              },
+            }
+          : {}),
       })
       .then(
         (turn) =>
@@ -273,6 +427,8 @@ export class ConversationService {
 
   /** Stops every reply in progress (shutdown). */
   async closeAll(): Promise<void> {
+    for (const l of this.listeners.values()) l.close();
+    this.listeners.clear();
     for (const r of this.replying.values()) r.abort.abort();
     await Promise.all([...this.replying.values()].map((r) => r.done.catch(() => undefined)));
   }

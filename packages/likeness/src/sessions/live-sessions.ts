@@ -103,6 +103,8 @@ export class LiveSessions {
   private readonly metered = new Map<string, Metered>();
   /** Sessions whose first viewer has been seen (and greeted, when the session asked for it). */
   private readonly greeted = new Set<string>();
+  /** Set by the conversation layer: a session's microphone has started sending audio. */
+  onHearing: ((tenantId: string, sessionId: string, live: LiveMedia) => void) | undefined;
 
   constructor(private readonly deps: LiveSessionDeps) {
     deps.sessions.on('transition', (e) => {
@@ -143,6 +145,7 @@ export class LiveSessions {
     const session = await this.authorize(tenantId, sessionId);
     const live = await this.deps.host.open(sessionId, () => this.spec(tenantId, session));
     if (!this.metered.has(sessionId)) this.startMetering(tenantId, sessionId, live);
+    live.onInputStarted ??= () => this.onHearing?.(tenantId, sessionId, live);
     return live;
   }
 

@@ -3,7 +3,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Config } from '../config.ts';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { Database, SessionsTable, SessionTransition } from '../store/schema.ts';
+import type { BargeInSetting, Database, SessionsTable, SessionTransition } from '../store/schema.ts';
 import { type EndReason, expiryDue, isExpired, isLive, type SessionStatus } from './lifecycle.ts';
 
 export type SessionRow = Selectable<SessionsTable>;
@@ -22,6 +22,7 @@ export interface CreateSessionInput {
   max_duration_s?: number | undefined;
   idle_timeout_s?: number | undefined;
   greeting?: boolean | undefined;
+  barge_in?: BargeInSetting | undefined;
 }
 
 /**
@@ -87,6 +88,7 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
       last_activity_at: now,
       transitions: [{ status: 'created', at: now.toISOString() }] as SessionTransition[],
       greeting: input.greeting ?? false,
+      barge_in: input.barge_in ?? null,
     };
     // Count and insert in one transaction, serialised per tenant by an advisory lock, so two concurrent
     // creates cannot both take the last slot.

@@ -145,6 +145,13 @@ export const MIGRATIONS: { name: string; up: (db: Kysely<Database>) => Promise<v
       );
     },
   },
+  {
+    name: '0004_listening',
+    async up(db) {
+      // How the user's speech over the character's answer is handled (conversation/listener.ts: BargeIn).
+      await runStatements(db, `ALTER TABLE sessions ADD COLUMN barge_in jsonb`);
+    },
+  },
 ];
 
 /** Prepared statements (both drivers use them) take one command each, so a script runs statement by statement. */

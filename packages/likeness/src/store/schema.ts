@@ -106,6 +106,14 @@ export interface SessionsTable {
   transitions: Json<SessionTransition[]>;
   /** Realtime: the character says its persona's greeting when the first viewer connects. */
   greeting: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Realtime: what the user's speech over the answer does; null: the default (after 400 ms of speech). */
+  barge_in: ColumnType<BargeInSetting | null, BargeInSetting | null | undefined, BargeInSetting | null>;
+}
+
+/** Stored as given: { mode: 'off' | 'immediate' } or { mode: 'after', after_ms }. */
+export interface BargeInSetting {
+  mode: 'off' | 'immediate' | 'after';
+  after_ms?: number;
 }
 
 export interface UsageEntriesTable {

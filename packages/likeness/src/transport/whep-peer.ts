@@ -17,7 +17,13 @@ export class WhepPeer implements MediaSink {
   private readonly audioSource;
   private i420: I420Frame | undefined;
   private closed = false;
+  private readonly sinks: { stop(): void }[] = [];
   onClosed: (() => void) | undefined;
+  /**
+   * The viewer's microphone, when the offer sends audio (a sendrecv audio m-line): 16-bit mono PCM as it
+   * arrives, 10 ms at a time.
+   */
+  onAudio: ((samples: Int16Array, sampleRate: number) => void) | undefined;
 
   constructor(id: string) {
     const wrtc = loadWrtc();
@@ -31,6 +37,14 @@ export class WhepPeer implements MediaSink {
     const stream = new wrtc.MediaStream([video, audio]);
     this.pc.addTrack(audio, stream);
     this.pc.addTrack(video, stream);
+    this.pc.ontrack = ({ track }) => {
+      if (track.kind !== 'audio' || this.closed) return;
+      const sink = new wrtc.nonstandard.RTCAudioSink(track);
+      sink.ondata = (d) => {
+        if (!this.closed) this.onAudio?.(toMono(d.samples, d.channelCount), d.sampleRate);
+      };
+      this.sinks.push(sink);
+    };
     this.pc.onconnectionstatechange = () => {
       if (['failed', 'closed', 'disconnected'].includes(this.pc.connectionState)) this.close();
     };
@@ -86,8 +100,20 @@ export class WhepPeer implements MediaSink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const s of this.sinks) s.stop();
     for (const t of this.tracks) t.stop();
     this.pc.close();
     this.onClosed?.();
   }
+}
+
+function toMono(samples: Int16Array, channels: number): Int16Array {
+  if (channels <= 1) return samples;
+  const out = new Int16Array(Math.floor(samples.length / channels));
+  for (let i = 0; i < out.length; i++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += samples[i * channels + c]!;
+    out[i] = sum / channels;
+  }
+  return out;
 }

@@ -21,6 +21,20 @@ export interface Wrtc {
       }): void;
     };
     rgbaToI420(src: { width: number; height: number; data: Uint8ClampedArray }, dst: I420Frame): void;
+    /** Receives a remote audio track's PCM (10 ms pieces, 16-bit). */
+    RTCAudioSink: new (
+      track: Track,
+    ) => {
+      ondata:
+        | ((data: {
+            samples: Int16Array;
+            sampleRate: number;
+            channelCount: number;
+            numberOfFrames: number;
+          }) => void)
+        | null;
+      stop(): void;
+    };
   };
 }
 export interface Track {
@@ -42,6 +56,7 @@ export interface PeerConnection {
   connectionState: string;
   onicegatheringstatechange: (() => void) | null;
   onconnectionstatechange: (() => void) | null;
+  ontrack: ((event: { track: Track }) => void) | null;
   close(): void;
 }
 

@@ -29,3 +29,12 @@ export function to48k(pcm: Int16Array): Int16Array {
   for (let i = 0; i < out.length; i++) out[i] = pcm[Math.floor(i / 3)]!;
   return out;
 }
+
+/** Cuts leading and trailing silence (below ~-40 dBFS), so "the end of the audio" is the end of the speech. */
+export function trimSilence(pcm: Int16Array, threshold = 300): Int16Array {
+  let start = 0;
+  let end = pcm.length;
+  while (start < end && Math.abs(pcm[start]!) < threshold) start++;
+  while (end > start && Math.abs(pcm[end - 1]!) < threshold) end--;
+  return pcm.slice(start, end);
+}

@@ -5,7 +5,14 @@ import type { Context } from 'hono';
 import type { Turn } from '../../conversation/memory/memory-store.ts';
 import { Problem } from '../../errors.ts';
 import type { Services } from '../../services.ts';
-import { IdParam, MemorySchema, MessageSchema, problemResponse, SendMessageBody } from '../schemas.ts';
+import {
+  IdParam,
+  MemorySchema,
+  MessageSchema,
+  problemResponse,
+  SendAudioMessageForm,
+  SendMessageBody,
+} from '../schemas.ts';
 import { type Api, type AppEnv, SECURITY } from '../types.ts';
 
 const tags = ['Conversation'];
@@ -36,6 +43,8 @@ const sendMessage = createRoute({
   operationId: 'sendMessage',
   summary: 'The user’s turn: the character answers in character, with what it remembers of this user',
   description:
+    'JSON `{"text"}`, or multipart/form-data with an `audio` file (WAV, Ogg/Opus, WebM, MP3...: recognised, then ' +
+    'answered the same way; the response adds `transcript`). ' +
     'Realtime session: 202 at once; the reply streams into speech (first clause first) and is spoken live; a ' +
     'newer message interrupts the reply in progress. Follow user.transcript, reply.delta, reply.finished or ' +
     'reply.failed on the event stream. On-demand session: the reply is rendered; with `Accept: video/mp4` the ' +
@@ -44,7 +53,13 @@ const sendMessage = createRoute({
   security: SECURITY,
   request: {
     params: sessionId,
-    body: { content: { 'application/json': { schema: SendMessageBody } }, required: true },
+    body: {
+      content: {
+        'application/json': { schema: SendMessageBody },
+        'multipart/form-data': { schema: SendAudioMessageForm },
+      },
+      required: true,
+    },
   },
   responses: {
     200: {
@@ -61,11 +76,16 @@ const sendMessage = createRoute({
     400: problemResponse('Empty message or invalid fields'),
     404: problemResponse('No such session'),
     409: problemResponse('Session over; or an on-demand reply still in progress (turn-in-progress)'),
-    415: problemResponse('Not JSON (audio messages need speech recognition, not in this version)'),
-    422: problemResponse('Message too long'),
+    413: problemResponse(
+      'Audio over LIKENESS_MAX_AUDIO_BYTES or LIKENESS_MAX_AUDIO_S (payload-too-large, audio-too-long)',
+    ),
+    415: problemResponse('Neither JSON nor multipart/form-data'),
+    422: problemResponse(
+      'Message too long; audio that cannot be decoded (unsupported-audio) or holds no speech (no-speech)',
+    ),
     429: problemResponse('Renders at capacity (Retry-After)'),
-    502: problemResponse('The model or the speech engine failed'),
-    503: problemResponse('No language model available, or its endpoint is down (Retry-After)'),
+    502: problemResponse('The model, the speech engine or the recogniser failed'),
+    503: problemResponse('No language model or recogniser available, or its endpoint is down (Retry-After)'),
   },
 });
 
@@ -128,15 +148,66 @@ const deleteMemory = createRoute({
   responses: { 204: { description: 'Erased' }, 404: problemResponse('No such character') },
 });
 
+async function answerAudio(c: Context<AppEnv>, s: Services): Promise<Response> {
+  let form: FormData;
+  try {
+    form = await c.req.raw.formData();
+  } catch {
+    throw new Problem('validation-error', 'The multipart body could not be read.', {
+      errors: [{ path: '(body)', message: 'malformed multipart/form-data' }],
+    });
+  }
+  const audio = form.get('audio');
+  if (!(audio instanceof Blob) || audio.size === 0) {
+    throw new Problem('validation-error', 'Add the user\'s speech as a file field named "audio".', {
+      errors: [{ path: 'audio', message: 'required: a non-empty audio file' }],
+    });
+  }
+  const id = c.req.param('id')!;
+  const result = await s.conversations.sendAudio(
+    c.get('auth').tenantId,
+    id,
+    new Uint8Array(await audio.arrayBuffer()),
+    c.req.raw.signal,
+  );
+  return respond(c, s, result, result.transcript);
+}
+
+function respond(
+  c: Context<AppEnv>,
+  s: Services,
+  { turn, pending }: { turn: Turn; pending: boolean },
+  transcript?: { text: string; recognition_ms: number },
+): Response {
+  const view = { ...messageView(turn, pending), ...(transcript ? { transcript } : {}) };
+  if (pending) return c.json(view, 202);
+  if ((c.req.header('accept') ?? '').includes('video/mp4') && turn.video_file) {
+    const file = s.registrar.files.resolve(turn.video_file);
+    const { size } = fs.statSync(file);
+    return c.body(Readable.toWeb(fs.createReadStream(file)) as ReadableStream, 200, {
+      'Content-Type': 'video/mp4',
+      'Content-Length': String(size),
+      'X-Likeness-Message-Id': turn.id,
+      'X-Likeness-Duration-S': String(turn.duration_s ?? 0),
+      'X-Likeness-Reply-Text': encodeURIComponent(turn.reply_text),
+      ...(transcript ? { 'X-Likeness-User-Text': encodeURIComponent(transcript.text) } : {}),
+    });
+  }
+  return c.json(view, 200);
+}
+
 export function registerConversationRoutes(app: Api, services: () => Services) {
-  // Before the JSON validator, so an audio upload gets a 415 that says why rather than a 400.
+  // Before the validators: a clear 415 for anything else. An audio message is answered here (the body is
+  // already capped by the body-limit middleware), so the JSON validator only ever sees JSON.
   app.use('/v1/sessions/:id/messages', async (c, next) => {
     if (c.req.method !== 'POST') return next();
     const type = c.req.header('content-type') ?? '';
+    if (type.startsWith('multipart/form-data'))
+      return answerAudio(c as unknown as Context<AppEnv>, services());
     if (!type.startsWith('application/json')) {
       throw new Problem(
         'unsupported-media-type',
-        'Send the message as JSON {"text": "..."}. Audio messages need speech recognition, which this version does not have yet.',
+        'Send the message as JSON {"text": "..."}, or as multipart/form-data with an "audio" file.',
       );
     }
     return next();
@@ -146,25 +217,8 @@ export function registerConversationRoutes(app: Api, services: () => Services) {
     const body = (c.req as unknown as { valid(t: 'json'): { text: string } }).valid('json');
     const s = services();
     const id = c.req.param('id')!;
-    const { turn, pending } = await s.conversations.send(
-      c.get('auth').tenantId,
-      id,
-      body.text,
-      c.req.raw.signal,
-    );
-    if (pending) return c.json(messageView(turn, true), 202);
-    if ((c.req.header('accept') ?? '').includes('video/mp4') && turn.video_file) {
-      const file = s.registrar.files.resolve(turn.video_file);
-      const { size } = fs.statSync(file);
-      return c.body(Readable.toWeb(fs.createReadStream(file)) as ReadableStream, 200, {
-        'Content-Type': 'video/mp4',
-        'Content-Length': String(size),
-        'X-Likeness-Message-Id': turn.id,
-        'X-Likeness-Duration-S': String(turn.duration_s ?? 0),
-        'X-Likeness-Reply-Text': encodeURIComponent(turn.reply_text),
-      });
-    }
-    return c.json(messageView(turn), 200);
+    const result = await s.conversations.send(c.get('auth').tenantId, id, body.text, c.req.raw.signal);
+    return respond(c, s, result);
   }) as never);
 
   app.openapi(listMessages, async (c) => {

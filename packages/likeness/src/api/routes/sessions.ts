@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { DEFAULT_BARGE_IN_SETTING } from '../../conversation/listener.ts';
 import type { Services } from '../../services.ts';
 import { expiryDue, isLive } from '../../sessions/lifecycle.ts';
 import type { SessionRow } from '../../sessions/session-service.ts';
@@ -31,6 +32,7 @@ export function sessionView(s: SessionRow) {
     max_duration_s: s.max_duration_s,
     idle_timeout_s: s.idle_timeout_s,
     greeting: s.greeting,
+    barge_in: s.barge_in ?? DEFAULT_BARGE_IN_SETTING,
     created_at: s.created_at.toISOString(),
     activated_at: iso(s.activated_at),
     finished_at: iso(s.finished_at),
