@@ -9,17 +9,24 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { initializeLogger } from '@livekit/agents';
 import {
+  AudioFrame,
+  AudioSource,
   AudioStream,
+  LocalAudioTrack,
   type RemoteParticipant,
   type RemoteTrack,
   Room,
   RoomEvent,
   TrackKind,
+  TrackPublishOptions,
+  TrackSource,
   VideoStream,
 } from '@livekit/rtc-node';
+import type { ConversationEvent } from '../src/sessions/conversation-service.ts';
 import { AVATAR_PROTOCOL } from '../src/transport/livekit-avatar.ts';
 import { joinAsAgent, readAll, sendUtterance, speechLike } from './helpers/livekit-agent.ts';
 import { type LiveKitServer, startLiveKit } from './helpers/livekit-server.ts';
+import { spokenSentence } from './helpers/speech-audio.ts';
 import { problemOf, startTestServer, type TestServer } from './helpers/test-server.ts';
 
 v8.setFlagsFromString('--expose-gc');
@@ -169,6 +176,34 @@ describe('LiveKit', () => {
       metered > 1 && metered <= watchedS + 1,
       `metered ${metered} s of about ${watchedS.toFixed(1)} s`,
     );
+  });
+
+  it('the character hears a participant microphone in the room and answers what was said', async () => {
+    const { s, livekit } = await openSession();
+    const heard: ConversationEvent[] = [];
+    const off = t.server.services.conversations.subscribe(s.id, (e) => heard.push(e));
+    const user = await join(livekit.url, livekit.token, false);
+    const source = new AudioSource(16_000, 1);
+    await user.localParticipant!.publishTrack(
+      LocalAudioTrack.createAudioTrack('mic', source),
+      new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
+    );
+    const speech = await spokenSentence('Where do you live?');
+    const pcm = new Int16Array(speech.length + 16_000 * 2); // then 2 s of silence
+    pcm.set(speech);
+    for (let at = 0; at < pcm.length; at += 160) {
+      await source.captureFrame(new AudioFrame(pcm.slice(at, at + 160), 16_000, 1, 160));
+    }
+    await until(
+      'a final transcript',
+      () => heard.some((e) => e.type === 'user.transcript' && e.final),
+      15_000,
+    );
+    const final = heard.find((e) => e.type === 'user.transcript' && e.final) as { text: string };
+    assert.match(final.text.toLowerCase(), /where do you live/);
+    await until('the reply', () => heard.some((e) => e.type === 'reply.delta'), 60_000);
+    off();
+    await t.client.endSession({ path: { id: s.id } });
   });
 
   it('a LiveKit Agents client plays through the avatar: playback_finished once per utterance, interruption flagged', async () => {

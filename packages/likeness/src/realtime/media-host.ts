@@ -149,6 +149,8 @@ export class LiveMedia {
       host: {
         play: (label, source) => this.media.play(label, source),
         interrupt: () => this.media.interrupt(),
+        hear: (source, samples, rate) => this.input(`livekit:${source}`, samples, rate),
+        releaseInput: (source) => this.releaseInput(`livekit:${source}`),
         audienceChanged: (count) => {
           this.livekitAudience = count;
           if (count > 0 && !detach) detach = this.media.attach(avatar);

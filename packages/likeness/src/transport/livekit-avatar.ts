@@ -30,7 +30,13 @@ export interface AvatarHost {
   interrupt(): void;
   /** The number of participants in the room other than the avatar changed. */
   audienceChanged(count: number): void;
+  /** A participant's microphone (16 kHz mono PCM, 10 ms at a time), and its end. */
+  hear(source: string, samples: Int16Array, sampleRate: number): void;
+  releaseInput(source: string): void;
 }
+
+/** The user's microphone is read at the recogniser's rate: the SDK resamples. */
+const HEARING_RATE = 16_000;
 
 let rtc: typeof Rtc | undefined;
 /** @livekit/rtc-node bundles its own libwebrtc: loaded only when LiveKit is configured. */
@@ -97,9 +103,27 @@ export class LiveKitAvatar implements MediaSink {
       avatar.onAudioStream(reader, from.identity),
     );
     const audience = () => opts.host.audienceChanged(room.remoteParticipants.size);
+    // The character hears people's microphones (not agents': an agent that drives this avatar does its own
+    // listening, and its voice arrives as lk.audio_stream, never as a microphone).
+    const maybeHear = (pub: Rtc.RemoteTrackPublication, who: Rtc.RemoteParticipant) => {
+      if (
+        pub.kind === lk.TrackKind.KIND_AUDIO &&
+        pub.source === lk.TrackSource.SOURCE_MICROPHONE &&
+        who.kind !== lk.ParticipantKind.AGENT
+      )
+        pub.setSubscribed(true);
+    };
     room
       .on(lk.RoomEvent.ParticipantConnected, audience)
-      .on(lk.RoomEvent.ParticipantDisconnected, audience)
+      .on(lk.RoomEvent.ParticipantDisconnected, (who) => {
+        opts.host.releaseInput(who.identity);
+        audience();
+      })
+      .on(lk.RoomEvent.TrackPublished, maybeHear)
+      .on(lk.RoomEvent.TrackSubscribed, (track, _pub, who) => {
+        if (track.kind === lk.TrackKind.KIND_AUDIO) void avatar.hear(track, who.identity);
+      })
+      .on(lk.RoomEvent.TrackUnsubscribed, (_track, _pub, who) => opts.host.releaseInput(who.identity))
       .on(lk.RoomEvent.Disconnected, () => {
         if (!avatar.closed) avatar.onDisconnected?.();
       });
@@ -133,8 +157,25 @@ export class LiveKitAvatar implements MediaSink {
       await avatar.close();
       throw err;
     }
+    for (const who of room.remoteParticipants.values())
+      for (const pub of who.trackPublications.values()) maybeHear(pub, who);
     audience();
     return avatar;
+  }
+
+  /** Reads a participant's microphone into the session's audio input until the track ends. */
+  private async hear(track: Rtc.RemoteTrack, identity: string): Promise<void> {
+    const stream = new this.lk.AudioStream(track, { sampleRate: HEARING_RATE, numChannels: 1 });
+    try {
+      for await (const frame of stream as unknown as AsyncIterable<Rtc.AudioFrame>) {
+        if (this.closed) break;
+        this.host.hear(identity, frame.data, frame.sampleRate);
+      }
+    } catch (err) {
+      this.logger.warn({ err, identity }, 'a participant microphone stream failed');
+    } finally {
+      this.host.releaseInput(identity);
+    }
   }
 
   get identity(): string {
