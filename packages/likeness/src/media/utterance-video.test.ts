@@ -69,7 +69,7 @@ describe('on-demand utterance video', () => {
     );
     const soundFrame = Math.floor((firstSoundSample * result.fps) / rate);
     const firstMove = movement.findIndex((m) => m > 20);
-    assert.ok(soundFrame > 0 && firstMove > 0);
+    assert.ok(soundFrame >= 0 && firstMove >= 0, 'there is a sound and a mouth movement');
     assert.equal(
       firstMove,
       soundFrame,

@@ -1,5 +1,6 @@
 import { Problem } from '../errors.ts';
 import { type EngineFailure, EnginePool, type EnginePoolEvent } from './engine-pool.ts';
+import { trimSilence } from './silence.ts';
 import type { SpeechChunk, SpeechEngine, SynthesisRequest, TimedPhoneme } from './types.ts';
 import { FLITE_VOICES } from './voice-catalog.ts';
 
@@ -80,11 +81,17 @@ export class FliteEngine implements SpeechEngine {
       });
     }
     const durationS = reply.samples.length / reply.sampleRate;
-    return {
-      samples: reply.samples,
-      sampleRate: reply.sampleRate,
-      phonemes: parsePhoneTimings(reply.timings, durationS),
-    };
+    // Flite starts every sentence with ~290 ms of silence: trimmed, and the phoneme times moved with it.
+    const { samples, trimmedLeadS } = trimSilence(reply.samples, reply.sampleRate);
+    const keptS = samples.length / reply.sampleRate;
+    const phonemes = parsePhoneTimings(reply.timings, durationS)
+      .map((p) => ({
+        ...p,
+        start: Math.max(0, p.start - trimmedLeadS),
+        end: Math.min(keptS, p.end - trimmedLeadS),
+      }))
+      .filter((p) => p.end > p.start);
+    return { samples, sampleRate: reply.sampleRate, phonemes };
   }
 
   async *synthesize(request: SynthesisRequest): AsyncIterable<SpeechChunk> {
