@@ -1,0 +1,279 @@
+/**
+ * Spoken conversation (issue 10), at a real browser: `npm run bench:listening -- [turns]` (default 8).
+ *
+ * A real server (child process, embedded defaults) and Debian's Chromium with a microphone: the page sends
+ * its audio over WHEP (sendrecv) and plays a spoken question into it (the project's Flite voice, silence
+ * trimmed, so the end of the buffer is the end of speech). Printed, per model:
+ *   - end of the user's speech -> first sound of the answer at the page (after its jitter buffer), p50/p95;
+ *   - the server's breakdown of the same turns (from the turn's metrics, counted from the end of speech as
+ *     the VAD placed it): VAD, recognition (final transcript), end of turn, LLM first token, first clause,
+ *     TTS first audio, first sound sent; transport = page - server;
+ *   - video through listening, thinking and answering: received fps and frames dropped by the sender;
+ *   - barge-in: the user starts speaking over a long answer -> the answer's last loud audio at the page;
+ *   - recognition: word error rate of the embedded Whisper on sentences in three Flite voices.
+ * Models: the embedded SmolLM2 (llama.cpp), and an OpenAI-compatible endpoint whose first token comes after
+ * 200 ms (a local server speaking the streaming wire format).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launchChromium } from '../packages/likeness/test/helpers/browser.ts';
+import { openMicPage } from '../packages/likeness/test/helpers/browser-mic.ts';
+import { startFakeChat } from '../packages/likeness/test/helpers/fake-chat.ts';
+import {
+  embeddedRecognizer,
+  spokenSentence,
+  trimSilence,
+} from '../packages/likeness/test/helpers/speech-audio.ts';
+import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
+import { followEvents } from './lib/sse.ts';
+
+const turns = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 8);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (v: number[], p: number) =>
+  [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))] ?? Number.NaN;
+const r0 = (v: number) => Math.round(v);
+const QUESTIONS = [
+  'Hello, what do you do all day?',
+  'What is your favourite part of the job?',
+  'Tell me something about the river.',
+  'My name is Ada and I love bread.',
+  'Do you remember my name?',
+  'What should I bake this weekend?',
+  'How old is the mill?',
+  'Is the work hard in winter?',
+];
+
+async function run(label: string, env: Record<string, string>) {
+  const { child, base } = await startBenchServer({
+    dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-listen-')),
+    port: 26000 + Math.floor(Math.random() * 1000),
+    env,
+  });
+  const chrome = await launchChromium();
+  const api = async (method: string, p: string, body?: unknown) =>
+    (
+      await fetch(base + p, {
+        method,
+        headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      })
+    ).json() as Promise<Record<string, unknown>>;
+  try {
+    await sleep(3000); // the recogniser and the model load in the background at start
+    const cast = (await api('GET', '/v1/characters?limit=100')) as { data: { id: string; slug: string }[] };
+    const walter = cast.data.find((c) => c.slug === 'walter')!.id;
+    const s = (await api('POST', '/v1/sessions', {
+      character_id: walter,
+      user_id: 'bench',
+      mode: 'realtime',
+      barge_in: { mode: 'after', after_ms: 400 },
+    })) as { id: string };
+    const events = followEvents(`${base}/v1/sessions/${s.id}/events`, BENCH_KEY);
+    const page = await chrome.browser.newPage();
+    const mic = await openMicPage(page, base, s.id, BENCH_KEY);
+    await sleep(1000);
+    const waitFor = async (
+      pred: (e: { event: string; data: Record<string, unknown> }) => boolean,
+      from: number,
+      ms: number,
+    ) => {
+      const end = Date.now() + ms;
+      for (;;) {
+        const hit = events.events.slice(from).find(pred);
+        if (hit) return hit;
+        if (Date.now() > end) return undefined;
+        await sleep(10);
+      }
+    };
+    const atBrowser: number[] = [];
+    const server: Record<string, number>[] = [];
+    const transcripts: string[] = [];
+    const metricsFrom = events.events.length;
+    for (let i = -1; i < turns; i++) {
+      const question = QUESTIONS[(i + QUESTIONS.length) % QUESTIONS.length]!;
+      const speech = trimSilence(await spokenSentence(question));
+      const before = events.events.length;
+      const { endedAt } = await mic.say(speech);
+      await mic.markLoud(endedAt);
+      const done = await waitFor(
+        (e) => e.event === 'reply.finished' || e.event === 'reply.failed',
+        before,
+        90_000,
+      );
+      if (!done || done.event === 'reply.failed') {
+        console.error(`[bench] turn ${i}: ${JSON.stringify(done?.data ?? 'no reply')}`);
+        continue;
+      }
+      const loud = (await mic.loudness()).loudSince.at(-1);
+      const finalT = events.events.slice(before).find((e) => e.event === 'user.transcript' && e.data.final);
+      const utterance = done.data.utterance_id as string;
+      await waitFor(
+        (e) => e.event === 'utterance.finished' && e.data.utterance_id === utterance,
+        before,
+        90_000,
+      );
+      if (i >= 0 && loud != null) {
+        atBrowser.push(loud - endedAt);
+        server.push(done.data.metrics as Record<string, number>);
+        transcripts.push(String(finalT?.data.text ?? ''));
+      }
+      await sleep(1000);
+    }
+    const quality = events.events.slice(metricsFrom).filter((e) => e.event === 'metrics');
+    const fps = quality.map((e) => Number(e.data.fps));
+    const lastQ = quality.at(-1)?.data ?? {};
+    const firstQ = quality[0]?.data ?? {};
+
+    // Barge-in: speak over a long answer; the answer's last loud audio at the page, from the speech's start.
+    const barge: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = events.events.length;
+      await api('POST', `/v1/sessions/${s.id}/speak`, {
+        text: 'Let me tell you a long story about the old mill by the river, which has turned every day for a hundred years, through floods and droughts and the long cold winters.',
+      });
+      await waitFor((e) => e.event === 'utterance.started', before, 20_000);
+      await sleep(1500);
+      const interruption = trimSilence(await spokenSentence('Sorry, can I ask you something else?'));
+      const said = mic.say(interruption);
+      await sleep(1200); // the user is still speaking: no new answer can have started yet
+      const { lastLoud } = await mic.loudness();
+      const { startedAt } = await said;
+      barge.push(lastLoud - startedAt);
+      await waitFor((e) => e.event === 'reply.finished' || e.event === 'reply.failed', before, 90_000);
+      await sleep(3000);
+    }
+    events.close();
+    await mic.close();
+    const stage = (k: string) => {
+      const v = server.map((m) => m[k]!).filter((x) => Number.isFinite(x));
+      return { p50: r0(pct(v, 0.5)), p95: r0(pct(v, 0.95)) };
+    };
+    const firstSound = server.map((m) => m.first_sound_ms!);
+    return {
+      model: label,
+      turns: atBrowser.length,
+      end_of_speech_to_first_sound_at_browser_ms: {
+        p50: r0(pct(atBrowser, 0.5)),
+        p95: r0(pct(atBrowser, 0.95)),
+      },
+      server_breakdown_ms_from_end_of_speech: {
+        vad_pause: stage('vad_ms'),
+        final_transcript: stage('recognition_ms'),
+        end_of_turn: stage('end_of_turn_ms'),
+        llm_first_token: stage('llm_first_token_ms'),
+        first_clause: stage('first_clause_ms'),
+        tts_first_audio: stage('tts_first_audio_ms'),
+        first_sound_sent: stage('first_sound_ms'),
+        note: 'recognition_ms is the recogniser alone; it starts at the VAD pause, so end_of_turn ~= vad + recognition',
+      },
+      transport_ms_p50: r0(
+        pct(
+          atBrowser.map((b, i) => b - firstSound[i]!),
+          0.5,
+        ),
+      ),
+      video: {
+        fps_min: Math.min(...fps),
+        fps_mean: Math.round((fps.reduce((a, b) => a + b, 0) / fps.length) * 10) / 10,
+        frames_dropped: Number(lastQ.frames_dropped ?? 0) - Number(firstQ.frames_dropped ?? 0),
+        late_frames: Number(lastQ.late_frames ?? 0) - Number(firstQ.late_frames ?? 0),
+      },
+      barge_in_speech_start_to_answer_silent_at_browser_ms: barge.map(r0),
+      transcripts: transcripts.slice(0, 4),
+    };
+  } finally {
+    await chrome.close();
+    child.kill('SIGTERM');
+  }
+}
+
+/** Word error rate: word-level edit distance over the reference's length, after dropping case and punctuation. */
+function wer(reference: string, hypothesis: string): { errors: number; words: number } {
+  const norm = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/colour/g, 'color')
+      .replace(/favourite/g, 'favorite')
+      .replace(/[^a-z0-9' ]/g, ' ')
+      .split(/\s+/)
+      .filter(Boolean);
+  const r = norm(reference);
+  const h = norm(hypothesis);
+  const d = Array.from({ length: r.length + 1 }, (_, i) => [i, ...Array(h.length).fill(0)] as number[]);
+  for (let j = 1; j <= h.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= r.length; i++)
+    for (let j = 1; j <= h.length; j++)
+      d[i]![j] = Math.min(
+        d[i - 1]![j]! + 1,
+        d[i]![j - 1]! + 1,
+        d[i - 1]![j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1),
+      );
+  return { errors: d[r.length]![h.length]!, words: r.length };
+}
+
+async function recognition() {
+  const SENTENCES = [
+    'The weather is lovely today, so we are going for a walk.',
+    'Please book a table for two at seven tonight.',
+    'My brother lives in a small town near the sea.',
+    'Can you tell me how to get to the train station?',
+    'I would like a cup of tea with milk and no sugar.',
+    'The meeting has been moved to Thursday afternoon.',
+    'She bought three apples and a loaf of bread.',
+    'What time does the museum open on Sunday?',
+    'We watched a movie and then went home early.',
+    'Turn left at the corner and walk for five minutes.',
+  ];
+  const stt = embeddedRecognizer();
+  let errors = 0;
+  let words = 0;
+  const ms: number[] = [];
+  const misses: string[] = [];
+  for (const voice of ['rms', 'slt', 'awb']) {
+    for (const sentence of SENTENCES) {
+      const pcm = await spokenSentence(sentence, voice);
+      const t = await stt.recognize(pcm);
+      ms.push(t.ms);
+      const e = wer(sentence, t.text);
+      errors += e.errors;
+      words += e.words;
+      if (e.errors) misses.push(`${voice}: "${t.text}"`);
+    }
+  }
+  await stt.close();
+  return {
+    recogniser: 'embedded Whisper base (CTranslate2 int8), clip-sized window',
+    utterances: ms.length,
+    word_error_rate_percent: Math.round((errors / words) * 1000) / 10,
+    recognition_ms: { p50: r0(pct(ms, 0.5)), p95: r0(pct(ms, 0.95)) },
+    misrecognised: misses,
+  };
+}
+
+const fake = await startFakeChat({
+  reply: () => 'Ah, the mill! It turns from dawn to dusk. I grind the wheat and watch the river go by.',
+  firstTokenMs: 200,
+  tokenMs: 20,
+});
+const results = [
+  await run('embedded (SmolLM2-135M-Instruct, llama.cpp)', {}),
+  await run('OpenAI-compatible, first token after 200 ms (local server)', {
+    LIKENESS_LLM_URL: fake.url,
+    LIKENESS_LLM_MODEL: 'bench',
+  }),
+];
+await fake.close();
+const asr = await recognition();
+console.log(
+  JSON.stringify(
+    {
+      machine: { cpus: os.availableParallelism(), node: process.version },
+      conversation: results,
+      recognition: asr,
+    },
+    null,
+    2,
+  ),
+);
+process.exit(0);
