@@ -290,7 +290,7 @@ export interface paths {
         put?: never;
         /**
          * The user’s turn: the character answers in character, with what it remembers of this user
-         * @description Realtime session: 202 at once; the reply streams into speech (first clause first) and is spoken live; a newer message interrupts the reply in progress. Follow user.transcript, reply.delta, reply.finished or reply.failed on the event stream. On-demand session: the reply is rendered; with `Accept: video/mp4` the response is the MP4 itself, otherwise JSON with `video_url`; one message at a time per session (409).
+         * @description JSON `{"text"}`, or multipart/form-data with an `audio` file (WAV, Ogg/Opus, WebM, MP3...: recognised, then answered the same way; the response adds `transcript`). Realtime session: 202 at once; the reply streams into speech (first clause first) and is spoken live; a newer message interrupts the reply in progress. Follow user.transcript, reply.delta, reply.finished or reply.failed on the event stream. On-demand session: the reply is rendered; with `Accept: video/mp4` the response is the MP4 itself, otherwise JSON with `video_url`; one message at a time per session (409).
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -487,7 +487,7 @@ export interface components {
             width: number;
             height: number;
         };
-        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, model-failed, model-unavailable, turn-in-progress, livekit-unavailable, encoding-failed, internal-error. */
+        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, model-failed, model-unavailable, turn-in-progress, livekit-unavailable, unsupported-audio, audio-too-long, no-speech, recognition-failed, recognizer-unavailable, encoding-failed, internal-error. */
         Problem: {
             /**
              * @description Stable URI naming the kind of error.
@@ -652,6 +652,7 @@ export interface components {
             idle_timeout_s: number;
             /** @description Realtime: the character greets the first viewer. */
             greeting: boolean;
+            barge_in: components["schemas"]["BargeIn"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -672,6 +673,18 @@ export interface components {
                 reason?: string;
             }[];
         };
+        /**
+         * @description Realtime sessions with a microphone: what the user's speech over the character's answer does. off: nothing (the character finishes; what was said over it is not a turn); immediate: any speech silences it; after: speech lasting after_ms (default 400) silences it, while shorter backchannels ("yeah", "mm-hm", "okay") do not.
+         * @example {
+         *       "mode": "after",
+         *       "after_ms": 400
+         *     }
+         */
+        BargeIn: {
+            /** @enum {string} */
+            mode: "off" | "immediate" | "after";
+            after_ms?: number;
+        };
         CreateSession: {
             character_id: string;
             /** @description Your id for the end user; usage can be grouped by it. */
@@ -684,6 +697,7 @@ export interface components {
             idle_timeout_s?: number;
             /** @description Realtime sessions: the character says its persona greeting as soon as the first viewer connects. */
             greeting?: boolean;
+            barge_in?: components["schemas"]["BargeIn"];
         };
         SessionList: {
             data: components["schemas"]["Session"][];
@@ -746,9 +760,14 @@ export interface components {
             /** @description On-demand replies: the MP4, for the same key. */
             video_url: string | null;
             duration_s: number | null;
-            /** @description ms from the message to: llm_first_token_ms, first_clause_ms, tts_first_audio_ms, first_sound_ms, total_ms. */
+            /** @description ms from the message (typed) or the end of the user's speech (spoken live) to: llm_first_token_ms, first_clause_ms, tts_first_audio_ms, first_sound_ms, total_ms; spoken turns add vad_ms, recognition_ms, end_of_turn_ms. */
             metrics: {
                 [key: string]: number;
+            };
+            /** @description Audio messages: what the recogniser heard (also user_text). */
+            transcript?: {
+                text: string;
+                recognition_ms: number;
             };
             /** Format: date-time */
             created_at: string;
@@ -756,6 +775,13 @@ export interface components {
         SendMessage: {
             /** @description What the user says. */
             text: string;
+        };
+        SendAudioMessage: {
+            /**
+             * Format: binary
+             * @description What the user said, as an audio file (WAV, Ogg/Opus, WebM, MP3...; up to LIKENESS_MAX_AUDIO_BYTES and LIKENESS_MAX_AUDIO_S). Audio with no speech is refused (422 no-speech).
+             */
+            audio?: Blob;
         };
         Memory: {
             character_id: string;
@@ -1754,6 +1780,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SendMessage"];
+                "multipart/form-data": components["schemas"]["SendAudioMessage"];
             };
         };
         responses: {
@@ -1803,7 +1830,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not JSON (audio messages need speech recognition, not in this version) */
+            /** @description Audio over LIKENESS_MAX_AUDIO_BYTES or LIKENESS_MAX_AUDIO_S (payload-too-large, audio-too-long) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Neither JSON nor multipart/form-data */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1812,7 +1848,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Message too long */
+            /** @description Message too long; audio that cannot be decoded (unsupported-audio) or holds no speech (no-speech) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1830,7 +1866,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The model or the speech engine failed */
+            /** @description The model, the speech engine or the recogniser failed */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1839,7 +1875,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No language model available, or its endpoint is down (Retry-After) */
+            /** @description No language model or recogniser available, or its endpoint is down (Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -45,6 +45,14 @@ export function renderLlmsTxt(doc: OpenApiDoc): string {
     '  -d \'{"character_id":"chr_...","user_id":"u1","mode":"on_demand"}\'',
     '```',
     '',
+    '## Conversation',
+    '- POST /v1/sessions/{id}/messages with JSON {"text"} or multipart with an `audio` file: the character answers in character,',
+    '  remembering this user_id (facts and recent turns). On demand: 200 with `video_url` (or the MP4 with Accept: video/mp4).',
+    '  Realtime: 202; the reply is spoken live and streams on GET /v1/sessions/{id}/events (user.transcript, reply.delta, reply.finished).',
+    '- Realtime sessions listen: a WHEP offer with a sendrecv audio m-line (or a LiveKit participant microphone) is heard;',
+    '  end of turn and barge-in are automatic (session option barge_in: {mode: off|immediate|after, after_ms}).',
+    '- GET/DELETE /v1/characters/{id}/memory?user_id=U shows or erases what the character remembers of a user.',
+    '',
     '## Endpoints',
   ];
   for (const [p, ops] of Object.entries(doc.paths)) {
@@ -108,6 +116,7 @@ export function registerDiscoveryRoutes(
           renders: s.admission.renders.stats,
           registrations: s.admission.registrations.stats,
           speech_engine: { processes: s.speech.flitePool.pids.length, ...s.speech.flitePool.stats },
+          recogniser: s.stt ? { name: s.stt.name } : null,
         },
       },
       database === 'ok' ? 200 : 503,
