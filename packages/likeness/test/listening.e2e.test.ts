@@ -211,3 +211,33 @@ describe('listening', () => {
     assert.deepEqual(list.data, []);
   });
 });
+
+describe('listening with the recogniser down', () => {
+  let t: TestServer;
+  before(async () => {
+    // An OpenAI-compatible transcription endpoint that is not there.
+    t = await startTestServer({ env: { LIKENESS_STT_URL: 'http://127.0.0.1:9/v1' } });
+  });
+  after(() => t?.close());
+
+  it('an audio message answers 503 recognizer-unavailable with Retry-After; the session goes on', async () => {
+    const kai = (await t.client.listCharacters()).data.find((c) => c.slug === 'kai')!.id;
+    const s = await t.client.createSession({ body: { character_id: kai, user_id: 'u', mode: 'on_demand' } });
+    const form = new FormData();
+    form.set(
+      'audio',
+      new Blob([wavFile(await spokenSentence('Hello there.'))], { type: 'audio/wav' }),
+      'a.wav',
+    );
+    const res = await fetch(`${t.server.url}/v1/sessions/${s.id}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      body: form,
+    });
+    assert.equal(res.status, 503);
+    assert.ok(Number(res.headers.get('retry-after')) > 0);
+    assert.equal(((await res.json()) as { type: string }).type, '/problems/recognizer-unavailable');
+    const again = await t.client.getSession({ path: { id: s.id } });
+    assert.equal(again.status, 'created');
+  });
+});

@@ -86,6 +86,8 @@ export type MediaEvent =
       late_frames: number;
       /** Since the session started: 10 ms ticks of silence inside an utterance, waiting for synthesis. */
       audio_underruns: number;
+      /** The last conversation turn's latency breakdown, ms (spoken turns: from the end of the user's speech). */
+      last_turn?: Record<string, number>;
     };
 
 export interface SpeakOptions {
@@ -222,6 +224,9 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
     return u.id;
   }
 
+  /** Set by the conversation layer after each turn: carried in the metrics events that follow. */
+  lastTurn: Record<string, number> | undefined;
+
   /** Whether the character is saying something, or has something queued to say. */
   get speaking(): boolean {
     return this.queue.length > 0;
@@ -297,6 +302,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
         frames_dropped: this.quality.framesDropped,
         late_frames: this.quality.lateFrames,
         audio_underruns: this.quality.audioUnderruns,
+        ...(this.lastTurn ? { last_turn: this.lastTurn } : {}),
       });
       this.framesThisSecond = 0;
       this.lastMetrics = now;

@@ -293,7 +293,9 @@ export class ConversationService {
           : {}),
       })
       .then(
-        (turn) =>
+        (turn) => {
+          const live = this.deps.live.host.get(sessionId);
+          if (live) live.media.lastTurn = turn.metrics as Record<string, number>;
           this.publish(sessionId, {
             type: 'reply.finished',
             turn_id: turn.id,
@@ -301,7 +303,8 @@ export class ConversationService {
             interrupted: turn.interrupted,
             ...(utteranceId ? { utterance_id: utteranceId } : {}),
             metrics: turn.metrics,
-          }),
+          });
+        },
         (err: Error) => {
           const problem = err instanceof Problem ? err : new Problem('model-failed', err.message);
           this.deps.logger.warn({ err, sessionId, turnId }, 'reply failed');
