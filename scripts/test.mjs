@@ -47,7 +47,7 @@ sh('node scripts/setup-models.mjs --strict');
 
 function find(dir, out = []) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    if (entry.name === 'node_modules' || entry.name === 'stt-env' || entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) find(full, out);
     else if (entry.name.endsWith('.test.ts')) out.push(full);

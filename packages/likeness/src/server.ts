@@ -25,6 +25,7 @@ import type { Services } from './services.ts';
 import { ConversationService } from './sessions/conversation-service.ts';
 import { LiveSessions } from './sessions/live-sessions.ts';
 import { SessionService } from './sessions/session-service.ts';
+import type { EnginePoolEvent } from './speech/engine-pool.ts';
 import { FliteEngine } from './speech/flite-engine.ts';
 import { OpenAiSpeechEngine } from './speech/openai-speech.ts';
 import { SpeechService } from './speech/speech-service.ts';
@@ -59,10 +60,7 @@ export async function buildServices(
   const sessions = new SessionService(store.db, config);
   const flite = new FliteEngine({
     processes: config.capacity.speechProcesses,
-    onEvent: (e) => {
-      if (e.type === 'exited' && !e.expected) logger.error(e, 'speech engine process crashed; restarting it');
-      if (e.type === 'timeout') logger.error(e, 'speech engine process hung; killing and restarting it');
-    },
+    onEvent: logEngineEvents(logger, 'speech engine'),
   });
   const openai = config.speech.openaiUrl
     ? new OpenAiSpeechEngine({
@@ -101,12 +99,7 @@ export async function buildServices(
           file: config.llm.embeddedFile,
           name: 'embedded:smollm2-135m-instruct',
           processes: config.llm.processes,
-          onEvent: (e) => {
-            if (e.type === 'exited' && !e.expected)
-              logger.error(e, 'language model process crashed; restarting it');
-            if (e.type === 'timeout')
-              logger.error(e, 'language model process hung; killing and restarting it');
-          },
+          onEvent: logEngineEvents(logger, 'language model'),
         })
       : undefined,
     embeddedMissing: embeddedInstalled ? undefined : `${config.llm.embeddedFile} is missing`,
@@ -129,12 +122,7 @@ export async function buildServices(
           python: config.stt.python,
           processes: config.stt.processes,
           threads: config.stt.threads,
-          onEvent: (e) => {
-            if (e.type === 'exited' && !e.expected)
-              logger.error(e, 'speech recogniser process crashed; restarting it');
-            if (e.type === 'timeout')
-              logger.error(e, 'speech recogniser process hung; killing and restarting it');
-          },
+          onEvent: logEngineEvents(logger, 'speech recogniser'),
         });
   const admission = {
     renders: new AdmissionQueue({
@@ -204,6 +192,14 @@ export async function buildServices(
     },
   };
   return services;
+}
+
+/** An engine pool's crashes and hangs, in the log (the pool has already replaced the process). */
+function logEngineEvents(logger: Logger, engine: string): (e: EnginePoolEvent) => void {
+  return (e) => {
+    if (e.type === 'exited' && !e.expected) logger.error(e, `${engine} process crashed; restarting it`);
+    if (e.type === 'timeout') logger.error(e, `${engine} process hung; killing and restarting it`);
+  };
 }
 
 function sttMissing(services: Services): string | undefined {
