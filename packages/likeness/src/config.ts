@@ -51,6 +51,8 @@ export interface LlmConfig {
   embeddedFile: string;
   /** Processes holding the embedded model (one reply at a time each). */
   processes: number;
+  /** Threads per embedded model process. */
+  threads: number;
   /** Characters may name their own endpoint; one on a private or loopback address only when allowed. */
   allowPrivateUrls: boolean;
 }
@@ -182,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
           path.join(import.meta.dirname, '../models/smollm2-135m-instruct.q4_1.gguf'),
       ),
       processes: int(env, 'LIKENESS_LLM_PROCESSES', 1, 1, 8),
+      threads: int(env, 'LIKENESS_LLM_THREADS', 1, 1, 32),
       allowPrivateUrls: env.LIKENESS_LLM_ALLOW_PRIVATE_URLS === '1',
     },
     stt: {

@@ -99,6 +99,7 @@ export async function buildServices(
           file: config.llm.embeddedFile,
           name: 'embedded:smollm2-135m-instruct',
           processes: config.llm.processes,
+          threads: config.llm.threads,
           onEvent: logEngineEvents(logger, 'language model'),
         })
       : undefined,
