@@ -59,7 +59,11 @@ describe('listening', () => {
         await sleep(20);
       }
     };
-    return { events, until, close: () => (off1(), off2()) };
+    const close = () => {
+      off1();
+      off2();
+    };
+    return { events, until, close };
   }
 
   function sendAudio(sessionId: string, bytes: Uint8Array<ArrayBuffer>, type = 'audio/wav') {
