@@ -251,7 +251,15 @@ describe('conversation', () => {
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
       body: form,
     });
-    assert.equal(audio.status, 415);
+    // Audio messages are heard now (test/listening.e2e.test.ts); bytes that are not audio are refused clearly.
+    assert.equal(audio.status, 422);
+    assert.equal(((await audio.json()) as { type: string }).type, '/problems/unsupported-audio');
+    const xml = await fetch(`${t.server.url}/v1/sessions/${s.id}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'text/xml' },
+      body: '<text>hi</text>',
+    });
+    assert.equal(xml.status, 415);
     const both = await Promise.all([
       post(t, `/v1/sessions/${s.id}/messages`, { text: 'One.' }),
       post(t, `/v1/sessions/${s.id}/messages`, { text: 'Two.' }),

@@ -1777,7 +1777,8 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        /** @description JSON {"text"} or multipart/form-data with an `audio` file. */
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["SendMessage"];
                 "multipart/form-data": components["schemas"]["SendAudioMessage"];

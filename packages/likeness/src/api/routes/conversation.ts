@@ -58,7 +58,10 @@ const sendMessage = createRoute({
         'application/json': { schema: SendMessageBody },
         'multipart/form-data': { schema: SendAudioMessageForm },
       },
-      required: true,
+      // One of the two is needed (no body is 415). Marked optional so that each validator runs only for its own
+      // content type: with `required`, the form validator would refuse every JSON message.
+      required: false,
+      description: 'JSON {"text"} or multipart/form-data with an `audio` file.',
     },
   },
   responses: {
