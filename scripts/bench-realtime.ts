@@ -72,7 +72,7 @@ const chrome = await launchChromium();
 const result: Record<string, unknown> = {};
 try {
   const page = await chrome.browser.newPage();
-  await page.goto(`${base}/?key=${KEY}&character=test-card`);
+  await page.goto(`${base}/?key=${KEY}&character=test-card&mic=0`);
   await page.waitForFunction(() => (document.getElementById('character') as HTMLSelectElement).value !== '');
   await page.evaluate('window.likeness.connect()');
   await page.waitForFunction(

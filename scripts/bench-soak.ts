@@ -56,7 +56,7 @@ const lines: Record<string, unknown>[] = [];
 try {
   // The test card in Chromium, through the studio page (it opens the session and connects over WHEP).
   const page = await chrome.browser.newPage();
-  await page.goto(`${base}/?key=${KEY}&character=test-card`);
+  await page.goto(`${base}/?key=${KEY}&character=test-card&mic=0`);
   await page.waitForFunction(() => (document.getElementById('character') as HTMLSelectElement).value !== '');
   await page.evaluate('window.likeness.connect()');
   await page.waitForFunction(

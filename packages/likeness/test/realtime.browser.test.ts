@@ -27,7 +27,7 @@ describe('realtime in the browser (WHEP)', () => {
     chrome = await launchChromium();
     page = await chrome.browser.newPage();
     page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(`${t.server.url}/?key=${ADMIN_KEY}&character=kai`);
+    await page.goto(`${t.server.url}/?key=${ADMIN_KEY}&character=kai&mic=0`);
     await page.waitForFunction(
       () => (document.getElementById('character') as HTMLSelectElement).options.length > 0,
     );
@@ -171,7 +171,7 @@ describe('realtime in the browser (WHEP)', () => {
   it('test card: white frames and beeps line up (A/V offset measured in the browser)', async () => {
     const card = await chrome.browser.newPage();
     try {
-      await card.goto(`${t.server.url}/?key=${ADMIN_KEY}&character=test-card`);
+      await card.goto(`${t.server.url}/?key=${ADMIN_KEY}&character=test-card&mic=0`);
       await card.waitForFunction(
         () => (document.getElementById('character') as HTMLSelectElement).value !== '',
       );
