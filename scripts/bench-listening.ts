@@ -256,19 +256,21 @@ const fake = await startFakeChat({
   firstTokenMs: 200,
   tokenMs: 20,
 });
-// --embedded-only / --remote-only / --no-wer: run a part (while tuning).
+// --embedded-only / --remote-only / --no-wer / --wer-only: run a part (while tuning).
 const only = (flag: string) => process.argv.includes(flag);
-const results = [
-  ...(only('--remote-only') ? [] : [await run('embedded (SmolLM2-135M-Instruct, llama.cpp)', {})]),
-  ...(only('--embedded-only')
-    ? []
-    : [
-        await run('OpenAI-compatible, first token after 200 ms (local server)', {
-          LIKENESS_LLM_URL: fake.url,
-          LIKENESS_LLM_MODEL: 'bench',
-        }),
-      ]),
-];
+const results = only('--wer-only')
+  ? []
+  : [
+      ...(only('--remote-only') ? [] : [await run('embedded (SmolLM2-135M-Instruct, llama.cpp)', {})]),
+      ...(only('--embedded-only')
+        ? []
+        : [
+            await run('OpenAI-compatible, first token after 200 ms (local server)', {
+              LIKENESS_LLM_URL: fake.url,
+              LIKENESS_LLM_MODEL: 'bench',
+            }),
+          ]),
+    ];
 await fake.close();
 const asr = only('--no-wer') ? null : await recognition();
 console.log(
