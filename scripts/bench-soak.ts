@@ -206,6 +206,8 @@ try {
           minutes: r1((performance.now() - started) / 60_000),
           rss_mb: { after_first_minute: first.server.rss_mb, end: last.server.rss_mb },
           rss_growth_percent: r1(((last.server.rss_mb - first.server.rss_mb) / first.server.rss_mb) * 100),
+          // One minute can be a garbage-collection low or high: the trend over every minute says more.
+          rss_trend: rssTrend(all.map((l) => l.server.rss_mb)),
           open_fds: {
             min: Math.min(...all.map((l) => l.server.open_fds)),
             max: Math.max(...all.map((l) => l.server.open_fds)),
@@ -241,3 +243,22 @@ try {
   child.kill('SIGTERM');
 }
 process.exit(0);
+
+/** Least-squares slope of RSS per minute (MB/hour), and growth from the median of the first 5 minutes. */
+function rssTrend(rss: number[]): { slope_mb_per_hour: number; growth_from_early_median_percent: number } {
+  const n = rss.length;
+  const xs = rss.map((_, i) => i);
+  const mx = (n - 1) / 2;
+  const my = rss.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (rss[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  const early = [...rss.slice(0, 5)].sort((a, b) => a - b)[Math.floor(Math.min(5, n) / 2)] ?? Number.NaN;
+  return {
+    slope_mb_per_hour: Math.round((den ? num / den : 0) * 60 * 10) / 10,
+    growth_from_early_median_percent: Math.round((((rss.at(-1) ?? early) - early) / early) * 1000) / 10,
+  };
+}
