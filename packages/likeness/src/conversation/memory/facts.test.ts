@@ -35,3 +35,21 @@ describe('facts from what the user says', () => {
     );
   });
 });
+
+it('a name stops at the name, and a liked thing is keyed by its words, not a trailing preposition', () => {
+  const facts = extractFacts(
+    'My name is Alice and I really like green tea with honey, but only in the morning.',
+  );
+  assert.deepEqual(
+    facts.find((f) => f.key === 'name'),
+    { key: 'name', value: 'Alice' },
+  );
+  assert.ok(
+    facts.some((f) => f.key === 'likes green tea'),
+    JSON.stringify(facts),
+  );
+  assert.deepEqual(
+    extractFacts('my name is Ada Lovelace.').find((f) => f.key === 'name'),
+    { key: 'name', value: 'Ada Lovelace' },
+  );
+});

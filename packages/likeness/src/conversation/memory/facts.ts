@@ -16,14 +16,20 @@ const NOT_NAMES = new Set(
   ),
 );
 
+/** Words a topic does not end on ("green tea with" -> "green tea"). */
+const TRAILING_WORDS = new Set(
+  'with in on at for of to from and or but the a an my your very really so'.split(' '),
+);
+
 /** The key of a liked or disliked thing: its first words, up to "and", "or" or a comma. */
 function topic(value: string): string {
-  return clean(value)
+  const words = clean(value)
     .toLowerCase()
     .split(/\s+(?:and|or|but)\s+|,/)[0]!
     .split(' ')
-    .slice(0, 3)
-    .join(' ');
+    .slice(0, 3);
+  while (words.length > 1 && TRAILING_WORDS.has(words.at(-1)!)) words.pop();
+  return words.join(' ');
 }
 
 function clean(value: string): string {
@@ -36,9 +42,9 @@ function clean(value: string): string {
 
 const RULES: { pattern: RegExp; fact: (m: RegExpMatchArray) => Fact | undefined }[] = [
   {
+    // Case-sensitive on purpose: a name is capitalised, and "My name is Alice and I..." must not give "Alice and".
     pattern: new RegExp(
-      `\\b(?:my name is|my name's|call me|i am called|i'm called)\\s+(${NAME_WORD}(?:\\s+${NAME_WORD})?)`,
-      'i',
+      `\\b(?:[Mm]y name is|[Mm]y name's|[Cc]all me|I am called|I'm called)\\s+(${NAME_WORD}(?:\\s+${NAME_WORD})?)`,
     ),
     fact: (m) => ({ key: 'name', value: clean(m[1]!) }),
   },
