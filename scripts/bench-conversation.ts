@@ -12,11 +12,10 @@ import path from 'node:path';
 import { startFakeChat } from '../packages/likeness/test/helpers/fake-chat.ts';
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
 import { followEvents } from './lib/sse.ts';
+import { pct } from './lib/stats.ts';
 
 const turns = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 10);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (v: number[], p: number) =>
-  [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))] ?? Number.NaN;
 const QUESTIONS = [
   'Hello! What do you do all day?',
   'What is your favorite part of the job?',

@@ -27,11 +27,10 @@ import {
 } from '../packages/likeness/test/helpers/speech-audio.ts';
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
 import { followEvents } from './lib/sse.ts';
+import { pct } from './lib/stats.ts';
 
 const turns = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 8);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (v: number[], p: number) =>
-  [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))] ?? Number.NaN;
 const r0 = (v: number) => Math.round(v);
 const QUESTIONS = [
   'Hello, what do you do all day?',

@@ -30,10 +30,9 @@ import {
 } from '../packages/likeness/test/helpers/livekit-agent.ts';
 import { startLiveKit } from '../packages/likeness/test/helpers/livekit-server.ts';
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
+import { pct } from './lib/stats.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (v: number[], p: number) =>
-  [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))] ?? Number.NaN;
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
 initializeLogger({ pretty: false, level: 'warn' });

@@ -15,11 +15,10 @@ import path from 'node:path';
 import { launchChromium } from '../packages/likeness/test/helpers/browser.ts';
 import { pairOffsets, SYNC_PROBE } from '../packages/likeness/test/helpers/sync-probe.ts';
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
+import { pct } from './lib/stats.ts';
 
 const KEY = BENCH_KEY;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (v: number[], p: number) =>
-  [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))] ?? Number.NaN;
 const r1 = (v: number) => Math.round(v * 10) / 10;
 const short = process.argv.includes('--short'); // 15 s instead of 60 s, 8 utterances instead of 20
 

@@ -1,3 +1,4 @@
+import { resampleTo } from '../realtime/resample.ts';
 import type { BargeInSetting } from '../store/schema.ts';
 import { RecognitionFailure, type SpeechToText, STT_SAMPLE_RATE, type Transcript } from './stt/index.ts';
 import {
@@ -382,16 +383,8 @@ export function to16kFloat(samples: Int16Array, rate: number): Float32Array {
     }
     return out;
   }
-  const out = new Float32Array(Math.floor((samples.length * STT_SAMPLE_RATE) / rate));
-  const step = rate / STT_SAMPLE_RATE;
-  for (let i = 0; i < out.length; i++) {
-    const x = i * step;
-    const i0 = Math.floor(x);
-    const f = x - i0;
-    out[i] =
-      ((samples[i0] ?? 0) * (1 - f) + (samples[Math.min(samples.length - 1, i0 + 1)] ?? 0) * f) / 32768;
-  }
-  return out;
+  // Any other rate (LiveKit resamples to 16 kHz itself): linear interpolation, as for playback.
+  return Float32Array.from(resampleTo(samples, rate, STT_SAMPLE_RATE), (v) => v / 32768);
 }
 
 function toInt16(floats: Float32Array): Int16Array {

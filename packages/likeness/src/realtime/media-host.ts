@@ -41,6 +41,7 @@ export class LiveMedia {
   private inputSink: ((samples: Int16Array, sampleRate: number) => void) | undefined;
   /** The one transport whose microphone is heard: the first to send audio, until it leaves. */
   private microphone: string | undefined;
+  private inputStarted = false;
   /** Called once, when a microphone first sends audio: the session layer starts listening then. */
   onInputStarted: (() => void) | undefined;
 
@@ -109,7 +110,6 @@ export class LiveMedia {
     }
     if (this.microphone === source) this.inputSink?.(samples, sampleRate);
   }
-  private inputStarted = false;
 
   /** A transport's microphone is gone: the next one to send audio is heard. */
   releaseInput(source: string): void {

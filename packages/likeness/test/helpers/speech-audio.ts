@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { EmbeddedRecognizer } from '../../src/conversation/stt/embedded.ts';
+import { resampleTo } from '../../src/realtime/resample.ts';
 import { FliteEngine } from '../../src/speech/flite-engine.ts';
+import { trimSilence as trimEngineSilence } from '../../src/speech/silence.ts';
 
 /** The embedded recogniser as the server configures it by default (models installed by `npm run setup`). */
 export function embeddedRecognizer(): EmbeddedRecognizer {
@@ -23,18 +25,12 @@ export async function spokenSentence(text: string, voice = 'rms'): Promise<Int16
   }
 }
 
-/** 16 kHz PCM -> 48 kHz (WebRTC's rate), sample-and-hold: enough for VAD and recognition tests. */
+/** 16 kHz PCM -> 48 kHz (WebRTC's rate), with the resampler live speech goes through. */
 export function to48k(pcm: Int16Array): Int16Array {
-  const out = new Int16Array(pcm.length * 3);
-  for (let i = 0; i < out.length; i++) out[i] = pcm[Math.floor(i / 3)]!;
-  return out;
+  return resampleTo(pcm, 16_000, 48_000);
 }
 
-/** Cuts leading and trailing silence (below ~-40 dBFS), so "the end of the audio" is the end of the speech. */
-export function trimSilence(pcm: Int16Array, threshold = 300): Int16Array {
-  let start = 0;
-  let end = pcm.length;
-  while (start < end && Math.abs(pcm[start]!) < threshold) start++;
-  while (end > start && Math.abs(pcm[end - 1]!) < threshold) end--;
-  return pcm.slice(start, end);
+/** Cuts all leading and trailing silence, so "the end of the audio" is the end of the speech. */
+export function trimSilence(pcm: Int16Array): Int16Array {
+  return trimEngineSilence(pcm, 16_000, { keepLeadMs: 0, keepTailMs: 0 }).samples.slice();
 }
