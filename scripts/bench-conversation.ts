@@ -10,24 +10,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeChat } from '../packages/likeness/test/helpers/fake-chat.ts';
-import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
+import { BENCH_KEY, benchApi, CONVERSATION_QUESTIONS, startBenchServer } from './lib/bench-server.ts';
 import { followEvents } from './lib/sse.ts';
 import { pct } from './lib/stats.ts';
 
 const turns = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 10);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const QUESTIONS = [
-  'Hello! What do you do all day?',
-  'What is your favorite part of the job?',
-  'Tell me something about the river.',
-  'My name is Ada, by the way. I love bread.',
-  'Do you remember my name?',
-  'What should I bake this weekend?',
-  'How old is the mill?',
-  'Is the work hard in winter?',
-  'What do you do when it rains?',
-  'Thank you, goodbye!',
-];
+const QUESTIONS = CONVERSATION_QUESTIONS;
 
 async function run(label: string, env: Record<string, string>) {
   const { child, base } = await startBenchServer({
@@ -35,14 +24,7 @@ async function run(label: string, env: Record<string, string>) {
     port: 25000 + Math.floor(Math.random() * 1000),
     env,
   });
-  const api = async (method: string, p: string, body?: unknown) =>
-    (
-      await fetch(base + p, {
-        method,
-        headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      })
-    ).json() as Promise<Record<string, unknown>>;
+  const api = benchApi(base);
   try {
     const cast = (await api('GET', '/v1/characters?limit=100')) as { data: { id: string; slug: string }[] };
     const walter = cast.data.find((c) => c.slug === 'walter')!.id;
@@ -135,7 +117,7 @@ const fake = await startFakeChat({
   tokenMs: 20,
 });
 const results = [
-  await run('embedded (SmolLM2-135M-Instruct, llama.cpp, 2 threads)', {}),
+  await run('embedded (SmolLM2-135M-Instruct, llama.cpp, 1 thread)', {}),
   await run('OpenAI-compatible, first token after 200 ms (local server)', {
     LIKENESS_LLM_URL: fake.url,
     LIKENESS_LLM_MODEL: 'bench',

@@ -25,23 +25,14 @@ import {
   spokenSentence,
   trimSilence,
 } from '../packages/likeness/test/helpers/speech-audio.ts';
-import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
+import { BENCH_KEY, benchApi, CONVERSATION_QUESTIONS, startBenchServer } from './lib/bench-server.ts';
 import { followEvents } from './lib/sse.ts';
 import { pct } from './lib/stats.ts';
 
 const turns = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 8);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r0 = (v: number) => Math.round(v);
-const QUESTIONS = [
-  'Hello, what do you do all day?',
-  'What is your favourite part of the job?',
-  'Tell me something about the river.',
-  'My name is Ada and I love bread.',
-  'Do you remember my name?',
-  'What should I bake this weekend?',
-  'How old is the mill?',
-  'Is the work hard in winter?',
-];
+const QUESTIONS = CONVERSATION_QUESTIONS;
 
 async function run(label: string, env: Record<string, string>) {
   const { child, base } = await startBenchServer({
@@ -50,14 +41,7 @@ async function run(label: string, env: Record<string, string>) {
     env,
   });
   const chrome = await launchChromium();
-  const api = async (method: string, p: string, body?: unknown) =>
-    (
-      await fetch(base + p, {
-        method,
-        headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      })
-    ).json() as Promise<Record<string, unknown>>;
+  const api = benchApi(base);
   try {
     await sleep(3000); // the recogniser and the model load in the background at start
     const cast = (await api('GET', '/v1/characters?limit=100')) as { data: { id: string; slug: string }[] };

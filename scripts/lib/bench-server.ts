@@ -42,3 +42,29 @@ export async function startBenchServer(opts: {
   }
   return { child, startMs: performance.now() - started, base };
 }
+
+/** JSON calls to a bench server with the bench key. */
+export function benchApi(base: string) {
+  return async (method: string, p: string, body?: unknown) =>
+    (
+      await fetch(base + p, {
+        method,
+        headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      })
+    ).json() as Promise<Record<string, unknown>>;
+}
+
+/** What the conversation benches ask Walter, typed or spoken (a name told, then asked for). */
+export const CONVERSATION_QUESTIONS = [
+  'Hello, what do you do all day?',
+  'What is your favourite part of the job?',
+  'Tell me something about the river.',
+  'My name is Ada and I love bread.',
+  'Do you remember my name?',
+  'What should I bake this weekend?',
+  'How old is the mill?',
+  'Is the work hard in winter?',
+  'What do you do when it rains?',
+  'Thank you, goodbye!',
+];
