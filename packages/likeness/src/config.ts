@@ -75,6 +75,17 @@ export interface SttConfig {
 }
 
 export interface SpeechConfig {
+  /**
+   * The embedded neural voice (Kokoro): on unless LIKENESS_NEURAL_VOICE=off, and only where the setup installed its
+   * files and espeak-ng is on the PATH; otherwise Flite speaks for the neural voices.
+   */
+  neural: boolean;
+  /** Where the setup put the models (the neural voice is under kokoro/). */
+  modelDir: string;
+  /** Threads the neural model's one process uses (LIKENESS_VOICE_THREADS, default 2). */
+  neuralThreads: number;
+  /** The espeak-ng program that phonemizes for the neural voice (LIKENESS_ESPEAK). */
+  espeak: string;
   /** Base URL of an OpenAI-compatible API (…/v1); enables voices "openai:<id>". */
   openaiUrl: string | undefined;
   openaiKey: string | undefined;
@@ -170,6 +181,10 @@ export function loadConfig(env: Env = process.env): Config {
       maxMessageChars: int(env, 'LIKENESS_MAX_MESSAGE_CHARS', 2000, 1, 100_000),
     },
     speech: {
+      neural: !['off', '0', 'false', 'no'].includes((env.LIKENESS_NEURAL_VOICE ?? '').toLowerCase()),
+      modelDir: path.resolve(env.LIKENESS_MODEL_DIR || path.join(import.meta.dirname, '../models')),
+      neuralThreads: int(env, 'LIKENESS_VOICE_THREADS', 2, 1, 32),
+      espeak: env.LIKENESS_ESPEAK || 'espeak-ng',
       openaiUrl: env.LIKENESS_OPENAI_SPEECH_URL || undefined,
       openaiKey: env.LIKENESS_OPENAI_SPEECH_KEY || undefined,
       openaiModel: env.LIKENESS_OPENAI_SPEECH_MODEL || 'tts-1',

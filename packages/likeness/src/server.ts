@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +28,7 @@ import { LiveSessions } from './sessions/live-sessions.ts';
 import { SessionService } from './sessions/session-service.ts';
 import type { EnginePoolEvent } from './speech/engine-pool.ts';
 import { FliteEngine } from './speech/flite-engine.ts';
+import { KokoroEngine, kokoroFiles } from './speech/kokoro/kokoro-engine.ts';
 import { OpenAiSpeechEngine } from './speech/openai-speech.ts';
 import { SpeechService } from './speech/speech-service.ts';
 import { openStore } from './store/db.ts';
@@ -69,9 +71,18 @@ export async function buildServices(
         model: config.speech.openaiModel,
       })
     : undefined;
+  const neuralMissing = neuralVoiceMissing(config);
+  const kokoro = neuralMissing
+    ? undefined
+    : new KokoroEngine({
+        modelDir: config.speech.modelDir,
+        threads: config.speech.neuralThreads,
+        espeak: config.speech.espeak,
+        onEvent: logEngineEvents(logger, 'neural voice'),
+      });
   const characters = new CharacterService(store.db, registrar);
   const usage = new UsageLedger(store.db, sessions);
-  const speech = new SpeechService({ flite, openai });
+  const speech = new SpeechService({ flite, kokoro, openai });
   const renders = new RenderService(registrar);
   const host = new LocalMediaHost({
     maxViewedSessions: config.capacity.liveSessions,
@@ -189,6 +200,7 @@ export async function buildServices(
       await renderPool.close();
       await batchRenders.close();
       await flite.close();
+      await kokoro?.close();
       services.load.close();
     },
   };
@@ -203,6 +215,16 @@ function logEngineEvents(logger: Logger, engine: string): (e: EnginePoolEvent) =
   };
 }
 
+/** Why the neural voice cannot run here (switched off, files not installed, no espeak-ng), or undefined. */
+export function neuralVoiceMissing(config: Config): string | undefined {
+  if (!config.speech.neural) return 'LIKENESS_NEURAL_VOICE=off';
+  const files = kokoroFiles(config.speech.modelDir);
+  if (files.missing.length) return `${files.missing[0]} is missing (run "npm run setup")`;
+  const espeak = spawnSync(config.speech.espeak, ['--version'], { stdio: 'ignore', timeout: 5000 });
+  if (espeak.status !== 0) return `${config.speech.espeak} is not installed (apt-get install espeak-ng)`;
+  return undefined;
+}
+
 function sttMissing(services: Services): string | undefined {
   return services.config.stt.url ? undefined : embeddedRecognizerMissing(services.config.stt);
 }
@@ -215,6 +237,11 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   if (swept.removed.length) logger.warn({ removed: swept.removed }, 'removed leftovers of an earlier crash');
   // The speech engine processes start now, so the first sentence does not wait for them.
   services.speech.warm();
+  if (!services.speech.neural)
+    logger.warn(
+      { why: neuralVoiceMissing(config) },
+      'the neural voice is not available: Flite speaks for the neural voices (kokoro:*)',
+    );
   services.live.warm();
   services.batchRenders.warm();
   if (services.models.embedded) services.models.embedded.warm();

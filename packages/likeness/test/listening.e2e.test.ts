@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { wavFile } from '../src/conversation/stt/index.ts';
+import { STT_SAMPLE_RATE } from '../src/conversation/stt/index.ts';
 import type { MediaEvent } from '../src/realtime/media-session.ts';
 import type { ConversationEvent } from '../src/sessions/conversation-service.ts';
+import { wavFile } from '../src/speech/wav.ts';
 import { DEFAULT_TENANT_ID } from '../src/tenancy/tenancy-service.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { openMicPage } from './helpers/browser-mic.ts';
@@ -153,7 +154,7 @@ describe('listening', () => {
   it('an audio message in an on-demand session: recognised, answered, rendered', async () => {
     const s = await session('on_demand');
     const pcm = await spokenSentence('Hello, my name is Ada.');
-    const res = await sendAudio(s.id, wavFile(pcm));
+    const res = await sendAudio(s.id, wavFile(pcm, STT_SAMPLE_RATE));
     assert.equal(res.status, 200, await res.clone().text());
     const body = (await res.json()) as {
       user_text: string;
@@ -190,10 +191,16 @@ describe('listening', () => {
     let res = await sendAudio(s.id, new TextEncoder().encode('this is not audio at all'));
     assert.equal(res.status, 422);
     assert.equal((await problem(res)).type, '/problems/unsupported-audio');
-    res = await sendAudio(s.id, wavFile(new Int16Array(16_000 * 2)));
+    res = await sendAudio(s.id, wavFile(new Int16Array(16_000 * 2), STT_SAMPLE_RATE));
     assert.equal(res.status, 422);
     assert.equal((await problem(res)).type, '/problems/no-speech');
-    res = await sendAudio(s.id, wavFile(new Int16Array(16_000 * 10).map((_, i) => Math.sin(i / 5) * 8000)));
+    res = await sendAudio(
+      s.id,
+      wavFile(
+        new Int16Array(16_000 * 10).map((_, i) => Math.sin(i / 5) * 8000),
+        STT_SAMPLE_RATE,
+      ),
+    );
     assert.equal(res.status, 413);
     assert.equal((await problem(res)).type, '/problems/audio-too-long');
     res = await sendAudio(s.id, new Uint8Array(500_000));
@@ -230,7 +237,7 @@ describe('listening with the recogniser down', () => {
     const form = new FormData();
     form.set(
       'audio',
-      new Blob([wavFile(await spokenSentence('Hello there.'))], { type: 'audio/wav' }),
+      new Blob([wavFile(await spokenSentence('Hello there.'), STT_SAMPLE_RATE)], { type: 'audio/wav' }),
       'a.wav',
     );
     const res = await fetch(`${t.server.url}/v1/sessions/${s.id}/messages`, {

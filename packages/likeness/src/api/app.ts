@@ -142,7 +142,7 @@ export function createApp(services: () => Services) {
   registerConversationRoutes(app, services);
   registerUsageRoutes(app, services);
   registerTenancyRoutes(app, services);
-  registerVoiceRoutes(app);
+  registerVoiceRoutes(app, services);
 
   const spec = () => app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO });
   registerDiscoveryRoutes(app, { services, spec: spec as never, startedAt });

@@ -49,8 +49,8 @@ export const BoxSchema = z
   .openapi('Box');
 
 export const VoiceSchema = z
-  .object({ provider: z.enum(['flite', 'openai']), id: z.string().min(1).max(64) })
-  .openapi('Voice', { example: { provider: 'flite', id: 'slt' } });
+  .object({ provider: z.enum(['kokoro', 'flite', 'openai']), id: z.string().min(1).max(64) })
+  .openapi('Voice', { example: { provider: 'kokoro', id: 'af_heart' } });
 
 export const PersonaSchema = z
   .object({
@@ -132,11 +132,10 @@ export const CreateCharacterForm = z
     video: binary(
       'Reference clip: MP4 or WebM, up to the video length limit. Exactly one of portrait or video.',
     ),
-    voice: z
-      .string()
-      .max(80)
-      .optional()
-      .openapi({ description: '"slt", "flite:rms" or "openai:alloy". Default flite:slt.' }),
+    voice: z.string().max(80).optional().openapi({
+      description:
+        '"af_heart", "kokoro:bm_george", "flite:rms" or "openai:alloy" (GET /v1/voices). Default kokoro:af_heart.',
+    }),
     persona: z.string().max(8000).optional().openapi({ description: 'Persona prompt.' }),
     greeting: z.string().max(500).optional(),
     mood: z.enum(['neutral', 'happy']).optional(),
@@ -363,12 +362,21 @@ export const CreateTenantBody = z
 
 export const VoiceInfoSchema = z
   .object({
-    provider: z.enum(['flite', 'openai']),
+    provider: z.enum(['kokoro', 'flite', 'openai']).openapi({ description: 'The engine.' }),
     id: z.string(),
     name: z.string(),
-    language: z.string(),
+    language: z.string().openapi({ example: 'en-US' }),
     gender: z.enum(['female', 'male']),
+    style: z.string().openapi({ description: 'How it sounds, in a word or two.' }),
     sample_rate: z.number().int(),
+    exact_timings: z.boolean().openapi({
+      description: 'Phoneme timings come from the engine (visemes land exactly), not from the loudness.',
+    }),
+    available: z.boolean().openapi({
+      description:
+        'This server runs the engine. A neural voice that is not available is spoken by a Flite stand-in.',
+    }),
+    sample_url: z.string().openapi({ description: 'A short spoken preview (WAV).' }),
   })
   .openapi('VoiceInfo');
 

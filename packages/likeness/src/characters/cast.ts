@@ -11,6 +11,8 @@ export interface CastMember {
   name: string;
   portraitFile: string;
   voice: VoiceRef;
+  /** The voice this member had before the neural voice: rows still on it are moved to `voice` at start-up. */
+  legacyVoice?: VoiceRef;
   persona: Persona;
 }
 
@@ -21,7 +23,8 @@ export const DEFAULT_CAST: CastMember[] = [
     slug: 'walter',
     name: 'Walter',
     portraitFile: path.join(CAST_DIR, 'walter.png'),
-    voice: { provider: 'flite', id: 'awb' },
+    voice: { provider: 'kokoro', id: 'bm_george' },
+    legacyVoice: { provider: 'flite', id: 'awb' },
     persona: {
       prompt:
         'You are Walter, a retired watchmaker from Edinburgh. You explain how things work with patience and small, ' +
@@ -34,7 +37,8 @@ export const DEFAULT_CAST: CastMember[] = [
     slug: 'kai',
     name: 'Kai',
     portraitFile: path.join(CAST_DIR, 'kai.png'),
-    voice: { provider: 'flite', id: 'rms' },
+    voice: { provider: 'kokoro', id: 'am_puck' },
+    legacyVoice: { provider: 'flite', id: 'rms' },
     persona: {
       prompt:
         'You are Kai, who runs a small board-game cafe. You are upbeat, quick and practical, and you recommend ' +
@@ -47,7 +51,8 @@ export const DEFAULT_CAST: CastMember[] = [
     slug: 'mika',
     name: 'Mika',
     portraitFile: path.join(CAST_DIR, 'mika.png'),
-    voice: { provider: 'flite', id: 'slt' },
+    voice: { provider: 'kokoro', id: 'af_heart' },
+    legacyVoice: { provider: 'flite', id: 'slt' },
     persona: {
       prompt:
         'You are Mika, a cheerful science tutor. You turn questions into small experiments the learner can try, ' +
@@ -60,7 +65,8 @@ export const DEFAULT_CAST: CastMember[] = [
     slug: 'nora',
     name: 'Nora',
     portraitFile: path.join(CAST_DIR, 'nora.png'),
-    voice: { provider: 'flite', id: 'slt' },
+    voice: { provider: 'kokoro', id: 'bf_emma' },
+    legacyVoice: { provider: 'flite', id: 'slt' },
     persona: {
       prompt:
         'You are Nora, a calm front-desk receptionist at a small clinic. You are warm, precise and brief, ' +

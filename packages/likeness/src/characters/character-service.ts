@@ -231,17 +231,25 @@ export class CharacterService {
 
   /** Gives a tenant any default-cast member it lacks. Cast identities are computed once and shared. */
   async seedCast(tenantId: string): Promise<void> {
-    const present = new Set(
-      (
-        await this.db
-          .selectFrom('characters')
-          .select('slug')
-          .where('tenant_id', '=', tenantId)
-          .where('is_cast', '=', true)
-          .execute()
-      ).map((r) => r.slug),
-    );
+    const rows = await this.db
+      .selectFrom('characters')
+      .select(['id', 'slug', 'voice'])
+      .where('tenant_id', '=', tenantId)
+      .where('is_cast', '=', true)
+      .execute();
+    const present = new Set(rows.map((r) => r.slug));
     for (const member of DEFAULT_CAST) {
+      const row = rows.find((r) => r.slug === member.slug);
+      const voice = row?.voice as VoiceRef | undefined;
+      const legacy = member.legacyVoice;
+      if (row && legacy && voice?.provider === legacy.provider && voice.id === legacy.id) {
+        // A cast member still on its pre-neural voice gets its new one (a voice someone chose is left alone).
+        await this.db
+          .updateTable('characters')
+          .set({ voice: JSON.stringify(member.voice) })
+          .where('id', '=', row.id)
+          .execute();
+      }
       if (present.has(member.slug)) continue;
       const bytes = await fs.readFile(member.portraitFile);
       const identity = await this.registrar.registerShared(

@@ -20,6 +20,7 @@ export interface GenerateRequest {
   text: string;
   voice?: VoiceRef | undefined;
   mood?: Mood | undefined;
+  rate?: number | undefined;
   seed?: number | undefined;
   size?: number | undefined;
 }
@@ -112,6 +113,7 @@ export async function generateForSession(
       text: req.text,
       voice,
       mood: req.mood ?? character.persona.mood,
+      rate: req.rate,
       seed: req.seed ?? seedFrom(`${identity.id}\u0000${req.text}`),
       maxSeconds: remaining,
       file,

@@ -20,6 +20,8 @@ export interface UtteranceVideoRequest {
   text: string;
   voice: VoiceRef;
   mood: Mood;
+  /** Speaking rate, 1 = the voice's own. */
+  rate?: number | undefined;
   seed: number;
   fps?: number;
   /** Refuse (and produce nothing) once the audio passes this many seconds. */
@@ -99,7 +101,9 @@ export async function renderUtteranceVideo(req: UtteranceVideoRequest): Promise<
     }
   };
   try {
-    for await (const chunk of readAhead(req.speech.stream(req.text, req.voice))) {
+    for await (const chunk of readAhead(
+      req.speech.stream(req.text, req.voice, { mood: req.mood, rate: req.rate }),
+    )) {
       if (!encoder) {
         firstAudioMs = performance.now() - started;
         sampleRate = chunk.sampleRate;

@@ -93,14 +93,21 @@ export type MediaEvent =
 export interface SpeakOptions {
   voice: VoiceRef;
   mood?: Mood;
+  /** Speaking rate, 1 = the voice's own (engines that allow it). */
+  rate?: number;
 }
 
 /** Synthesises an utterance: the real speech pipeline, or the test card's beeps. */
-export type Synthesizer = (text: string, voice: VoiceRef, signal: AbortSignal) => AsyncIterable<Chunk>;
+export type Synthesizer = (
+  text: string,
+  voice: VoiceRef,
+  signal: AbortSignal,
+  delivery?: { mood?: Mood | undefined; rate?: number | undefined },
+) => AsyncIterable<Chunk>;
 
 export function speechSynthesizer(speech: SpeechService): Synthesizer {
-  return async function* (text, voice, signal) {
-    for await (const c of speech.stream(text, voice, { signal })) {
+  return async function* (text, voice, signal, delivery) {
+    for await (const c of speech.stream(text, voice, { signal, ...delivery })) {
       const offset = c.startSample / c.sampleRate;
       yield {
         samples: resampleTo(c.samples, c.sampleRate, SAMPLE_RATE),
@@ -170,7 +177,11 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   }
 
   speak(text: string, opts: SpeakOptions): string {
-    return this.play(text, (signal) => this.opts.synthesize(text, opts.voice, signal), opts.mood);
+    return this.play(
+      text,
+      (signal) => this.opts.synthesize(text, opts.voice, signal, { mood: opts.mood, rate: opts.rate }),
+      opts.mood,
+    );
   }
 
   /** Stops one utterance (playing or queued); it finishes, interrupted, once. False when it is not here. */

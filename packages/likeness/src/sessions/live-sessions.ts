@@ -224,7 +224,7 @@ export class LiveSessions {
   async speak(
     tenantId: string,
     sessionId: string,
-    req: { text: string; voice?: VoiceRef | undefined; mood?: Mood | undefined },
+    req: { text: string; voice?: VoiceRef | undefined; mood?: Mood | undefined; rate?: number | undefined },
   ): Promise<string> {
     const { sessions, characters, speech, config } = this.deps;
     const s = await this.authorize(tenantId, sessionId);
@@ -233,7 +233,11 @@ export class LiveSessions {
     speech.prepare(req.text, voice, { maxChars: config.limits.maxTextChars });
     const live = await this.media(tenantId, sessionId);
     await sessions.touch(tenantId, sessionId);
-    return live.media.speak(req.text, { voice, ...(req.mood ? { mood: req.mood } : {}) });
+    return live.media.speak(req.text, {
+      voice,
+      ...(req.mood ? { mood: req.mood } : {}),
+      ...(req.rate !== undefined ? { rate: req.rate } : {}),
+    });
   }
 
   /**

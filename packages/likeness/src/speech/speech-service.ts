@@ -1,11 +1,27 @@
 import { phonemesToVisemes, type TimedViseme } from '../animation/visemes.ts';
 import { Problem } from '../errors.ts';
+import type { Mood } from '../persona/persona.ts';
 import { visemesFromAudio } from './audio-visemes.ts';
 import type { FliteEngine } from './flite-engine.ts';
+import type { KokoroEngine } from './kokoro/kokoro-engine.ts';
 import type { OpenAiSpeechEngine } from './openai-speech.ts';
-import { splitSentences, validateSpeechText } from './text.ts';
+import { splitForSpeech, validateSpeechText } from './text.ts';
 import type { SpeechEngine, TimedPhoneme } from './types.ts';
-import { FLITE_VOICES, parseVoice, type VoiceRef } from './voice-catalog.ts';
+import { FLITE_VOICES, KOKORO_VOICES, parseVoice, type VoiceInfo, type VoiceRef } from './voice-catalog.ts';
+import { wavFile } from './wav.ts';
+
+/**
+ * How a mood changes delivery where the engine allows it (the neural voice's speed): brighter moods a little
+ * quicker, thoughtful ones a little slower. Multiplied by the caller's rate; the face shows the mood in any case.
+ */
+const MOOD_RATE: Partial<Record<Mood, number>> = { happy: 1.06 };
+
+export function deliveryRate(mood: Mood | undefined, rate: number | undefined): number {
+  return Math.min(2, Math.max(0.5, (rate ?? 1) * ((mood && MOOD_RATE[mood]) ?? 1)));
+}
+
+/** What a voice preview says. */
+const PREVIEW_TEXT = 'Hello! This is how I sound. Nice to meet you.';
 
 /** Typical levels of synthetic speech (dBFS), for judging loudness of short streamed chunks. */
 const STREAM_LEVELS = { peakDb: -12, floorDb: -70 };
@@ -29,16 +45,91 @@ export interface UtteranceChunk {
  * All chunks of an utterance share one sample rate (the engine's).
  */
 export class SpeechService {
-  constructor(private readonly engines: { flite: FliteEngine; openai?: OpenAiSpeechEngine | undefined }) {}
+  constructor(
+    private readonly engines: {
+      flite: FliteEngine;
+      kokoro?: KokoroEngine | undefined;
+      openai?: OpenAiSpeechEngine | undefined;
+    },
+  ) {}
 
   /** The embedded engine's process pool: its stats and process ids, for diagnostics. */
   get flitePool() {
     return this.engines.flite.pool;
   }
 
-  /** Starts the embedded engine's processes. */
+  /** The neural voice's engine process, when the neural voice is installed. */
+  get kokoroPool() {
+    return this.engines.kokoro?.pool;
+  }
+
+  /** Whether the neural voice is installed and running on this server. */
+  get neural(): boolean {
+    return this.engines.kokoro !== undefined;
+  }
+
+  /** Starts the embedded engines' processes (and loads the neural model). */
   warm(): void {
     this.engines.flite.warm();
+    this.engines.kokoro?.warm();
+  }
+
+  /** Every voice a character can use here, with whether this server can speak it with its own engine. */
+  voices(): (VoiceInfo & { available: boolean })[] {
+    return [
+      ...KOKORO_VOICES.map(({ fallback: _, ...v }) => ({ ...v, available: this.neural })),
+      ...FLITE_VOICES.map((v) => ({ ...v, available: true })),
+    ];
+  }
+
+  private readonly previews = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
+
+  /**
+   * A short spoken preview of a voice (WAV), made once per voice and kept: "kokoro:bm_george", "bm_george",
+   * "flite:slt". 404 for a voice that does not exist.
+   */
+  preview(value: string): Promise<Uint8Array<ArrayBuffer>> {
+    const parsed = parseVoice(value);
+    if ('error' in parsed) throw new Problem('not-found', parsed.error, { voice: value });
+    if (parsed.provider === 'openai') {
+      throw new Problem('not-found', 'Previews are for the embedded voices (GET /v1/voices).', {
+        voice: value,
+      });
+    }
+    const key = `${parsed.provider}:${parsed.id}`;
+    let made = this.previews.get(key);
+    if (!made) {
+      made = this.speakWhole(PREVIEW_TEXT, parsed);
+      this.previews.set(key, made);
+      made.catch(() => this.previews.delete(key));
+    }
+    return made;
+  }
+
+  private async speakWhole(text: string, voice: VoiceRef): Promise<Uint8Array<ArrayBuffer>> {
+    const parts: Int16Array[] = [];
+    let rate = 16000;
+    for await (const chunk of this.stream(text, voice)) {
+      parts.push(chunk.samples);
+      rate = chunk.sampleRate;
+    }
+    const pcm = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      pcm.set(p, at);
+      at += p.length;
+    }
+    return wavFile(pcm, rate);
+  }
+
+  /**
+   * The voice that actually speaks: a neural voice on a server without the neural files is spoken by its Flite
+   * stand-in (same gender and accent where Flite has one), so characters keep working either way.
+   */
+  effectiveVoice(voice: VoiceRef): VoiceRef {
+    if (voice.provider !== 'kokoro' || this.engines.kokoro) return voice;
+    const info = KOKORO_VOICES.find((v) => v.id === voice.id);
+    return { provider: 'flite', id: info?.fallback ?? 'slt' };
   }
 
   /**
@@ -56,7 +147,17 @@ export class SpeechService {
     return voice;
   }
 
-  engineFor(voice: VoiceRef): SpeechEngine {
+  engineFor(requested: VoiceRef): SpeechEngine {
+    const voice = this.effectiveVoice(requested);
+    if (voice.provider === 'kokoro') {
+      if (!KOKORO_VOICES.some((v) => v.id === voice.id)) {
+        throw new Problem(
+          'unknown-voice',
+          `No neural voice "${voice.id}". Voices: ${KOKORO_VOICES.map((v) => v.id).join(', ')} (GET /v1/voices).`,
+        );
+      }
+      return this.engines.kokoro!;
+    }
     if (voice.provider === 'flite') {
       if (!FLITE_VOICES.some((v) => v.id === voice.id)) {
         throw new Problem(
@@ -82,16 +183,23 @@ export class SpeechService {
     opts: { maxChars?: number } = {},
   ): { text: string; sentences: string[]; engine: SpeechEngine } {
     const engine = this.engineFor(voice);
-    const clean = validateSpeechText(text, { ...opts, latinOnly: voice.provider === 'flite' });
-    return { text: clean, sentences: splitSentences(clean), engine };
+    const clean = validateSpeechText(text, { ...opts, latinOnly: voice.provider !== 'openai' });
+    return { text: clean, sentences: splitForSpeech(clean), engine };
   }
 
   async *stream(
     text: string,
     voice: VoiceRef,
-    opts: { signal?: AbortSignal; maxChars?: number } = {},
+    opts: {
+      signal?: AbortSignal;
+      maxChars?: number;
+      rate?: number | undefined;
+      mood?: Mood | undefined;
+    } = {},
   ): AsyncGenerator<UtteranceChunk> {
     const { sentences, engine } = this.prepare(text, voice, opts);
+    const speaking = this.effectiveVoice(voice);
+    const speed = deliveryRate(opts.mood, opts.rate);
     let position = 0; // samples already placed by earlier sentences
     let rate = 0;
     for (const sentence of sentences) {
@@ -99,7 +207,8 @@ export class SpeechService {
       let sentenceEnd = position;
       for await (const chunk of engine.synthesize({
         text: sentence,
-        voice,
+        voice: speaking,
+        ...(speed !== 1 ? { rate: speed } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       })) {
         if (rate && chunk.sampleRate !== rate)

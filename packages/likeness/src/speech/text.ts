@@ -83,3 +83,17 @@ export function splitSentences(text: string, maxChars = 240): string[] {
   }
   return out;
 }
+
+/**
+ * Pieces to synthesise one after another: the first sentence's first clause alone when the sentence has a comma
+ * (or semicolon, colon, dash) after two or more words, then sentences. The first sound waits only for that
+ * clause; cutting at punctuation keeps the prosody a reader would give it.
+ */
+export function splitForSpeech(text: string, maxChars = 240): string[] {
+  const sentences = splitSentences(text, maxChars);
+  const first = sentences[0];
+  if (!first) return sentences;
+  const m = /^(\S+(?:\s+\S+)+?[,;:])\s+(\S.*)$/s.exec(first);
+  if (!m || m[2]!.split(/\s+/).length < 2) return sentences;
+  return [m[1]!, m[2]!, ...sentences.slice(1)];
+}

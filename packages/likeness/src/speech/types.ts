@@ -25,6 +25,8 @@ export interface SpeechChunk {
 export interface SynthesisRequest {
   text: string;
   voice: VoiceRef;
+  /** Speaking rate, 1 = the voice's own; engines that cannot change it ignore it. */
+  rate?: number;
   signal?: AbortSignal;
 }
 

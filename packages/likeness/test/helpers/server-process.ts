@@ -28,6 +28,7 @@ export async function startServerProcess(
       LIKENESS_DATA_DIR: dataDir,
       LIKENESS_API_KEY: ADMIN_KEY,
       LOG_LEVEL: 'error',
+      LIKENESS_NEURAL_VOICE: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -26,6 +26,9 @@ export async function startTestServer(
     LIKENESS_DATA_DIR: dataDir,
     LIKENESS_API_KEY: ADMIN_KEY,
     LOG_LEVEL: 'silent',
+    // The neural voice (one 600 MB model, RTF ~0.6) is opted into by the tests about it; the rest use Flite,
+    // whose speed keeps the suite's timing checks about the pipeline, not the voice.
+    LIKENESS_NEURAL_VOICE: 'off',
     ...opts.env,
   });
   const server = await startServer(config);

@@ -98,6 +98,9 @@ export function createLikenessClient(options: ClientOptions) {
     /** Voices a character can use (GET /v1/voices) */
     listVoices: (): Promise<operations['listVoices']['responses'][200]['content']['application/json']> =>
       request<operations['listVoices']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/voices', body: 'none', response: 'json' }, {}),
+    /** A short spoken preview of a voice (WAV) (GET /v1/voices/{id}/sample) */
+    getVoiceSample: (args: { path: operations['getVoiceSample']['parameters']['path'] }): Promise<Blob> =>
+      request<Blob>(options, { method: 'GET', path: '/v1/voices/{id}/sample', body: 'none', response: 'binary' }, args ?? {}),
   };
 }
 

@@ -413,8 +413,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Voices a character can use */
+        /**
+         * Voices a character can use
+         * @description The embedded voices: Kokoro (neural, the default) and Flite (small, robotic, the fallback). `available` says whether this server runs the engine; voices "openai:<id>" work when an OpenAI-compatible speech API is configured.
+         */
         get: operations["listVoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/voices/{id}/sample": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A short spoken preview of a voice (WAV) */
+        get: operations["getVoiceSample"];
         put?: never;
         post?: never;
         delete?: never;
@@ -446,13 +466,13 @@ export interface components {
         };
         /**
          * @example {
-         *       "provider": "flite",
-         *       "id": "slt"
+         *       "provider": "kokoro",
+         *       "id": "af_heart"
          *     }
          */
         Voice: {
             /** @enum {string} */
-            provider: "flite" | "openai";
+            provider: "kokoro" | "flite" | "openai";
             id: string;
         };
         Persona: {
@@ -518,7 +538,7 @@ export interface components {
              * @description Reference clip: MP4 or WebM, up to the video length limit. Exactly one of portrait or video.
              */
             video?: Blob;
-            /** @description "slt", "flite:rms" or "openai:alloy". Default flite:slt. */
+            /** @description "af_heart", "kokoro:bm_george", "flite:rms" or "openai:alloy" (GET /v1/voices). Default kokoro:af_heart. */
             voice?: string;
             /** @description Persona prompt. */
             persona?: string;
@@ -706,10 +726,12 @@ export interface components {
         GenerateRequest: {
             /** @description What the character says. Limit: LIKENESS_MAX_TEXT_CHARS (default 5000). */
             text: string;
-            /** @description Override the character’s voice: "slt", "flite:rms", "openai:alloy". */
+            /** @description Override the character’s voice: "af_heart", "kokoro:bm_george", "flite:rms", "openai:alloy". */
             voice?: string;
             /** @enum {string} */
             mood?: "neutral" | "happy";
+            /** @description Speaking rate, 1 = the voice’s own (0.5 to 2). The neural voice follows it; Flite ignores it. */
+            rate?: number;
             /** @description Same inputs and seed, same video. */
             seed?: number;
             /** @description Frame size in pixels (square). */
@@ -742,6 +764,8 @@ export interface components {
             voice?: string;
             /** @enum {string} */
             mood?: "neutral" | "happy";
+            /** @description Speaking rate, 1 = the voice’s own (0.5 to 2). The neural voice follows it; Flite ignores it. */
+            rate?: number;
         };
         Message: {
             /** @example msg_01hz8x4m2k3n5p6q7r8s9t0v1w */
@@ -851,14 +875,26 @@ export interface components {
             name: string;
         };
         VoiceInfo: {
-            /** @enum {string} */
-            provider: "flite" | "openai";
+            /**
+             * @description The engine.
+             * @enum {string}
+             */
+            provider: "kokoro" | "flite" | "openai";
             id: string;
             name: string;
+            /** @example en-US */
             language: string;
             /** @enum {string} */
             gender: "female" | "male";
+            /** @description How it sounds, in a word or two. */
+            style: string;
             sample_rate: number;
+            /** @description Phoneme timings come from the engine (visemes land exactly), not from the loudness. */
+            exact_timings: boolean;
+            /** @description This server runs the engine. A neural voice that is not available is spoken by a Flite stand-in. */
+            available: boolean;
+            /** @description A short spoken preview (WAV). */
+            sample_url: string;
         };
     };
     responses: never;
@@ -2179,6 +2215,38 @@ export interface operations {
                     "application/json": {
                         data: components["schemas"]["VoiceInfo"][];
                     };
+                };
+            };
+        };
+    };
+    getVoiceSample: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Voice id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description WAV, 16-bit mono */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/wav": Blob;
+                };
+            };
+            /** @description No such voice */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

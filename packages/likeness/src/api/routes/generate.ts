@@ -13,12 +13,15 @@ export const GenerateBody = z
       .string()
       .max(100_000)
       .openapi({ description: 'What the character says. Limit: LIKENESS_MAX_TEXT_CHARS (default 5000).' }),
-    voice: z
-      .string()
-      .max(80)
-      .optional()
-      .openapi({ description: 'Override the character’s voice: "slt", "flite:rms", "openai:alloy".' }),
+    voice: z.string().max(80).optional().openapi({
+      description:
+        'Override the character’s voice: "af_heart", "kokoro:bm_george", "flite:rms", "openai:alloy".',
+    }),
     mood: z.enum(['neutral', 'happy']).optional(),
+    rate: z.number().min(0.5).max(2).optional().openapi({
+      description:
+        'Speaking rate, 1 = the voice’s own (0.5 to 2). The neural voice follows it; Flite ignores it.',
+    }),
     seed: z
       .number()
       .int()

@@ -17,6 +17,10 @@ const SpeakBody = z
     text: z.string().max(100_000),
     voice: z.string().max(80).optional(),
     mood: z.enum(['neutral', 'happy']).optional(),
+    rate: z.number().min(0.5).max(2).optional().openapi({
+      description:
+        'Speaking rate, 1 = the voice’s own (0.5 to 2). The neural voice follows it; Flite ignores it.',
+    }),
   })
   .strict()
   .openapi('SpeakRequest');
@@ -192,6 +196,7 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
       text: body.text,
       voice,
       mood: body.mood,
+      rate: body.rate,
     });
     return c.json({ utterance_id: utteranceId }, 202);
   });

@@ -1,10 +1,10 @@
+import { wavFile } from '../../speech/wav.ts';
 import {
   RecognitionFailure,
   type RecognizeOptions,
   type SpeechToText,
   STT_SAMPLE_RATE,
   type Transcript,
-  wavFile,
 } from './index.ts';
 
 export interface OpenAiTranscriptionConfig {
@@ -30,7 +30,7 @@ export class OpenAiCompatibleRecognizer implements SpeechToText {
     const started = performance.now();
     const url = `${this.config.baseUrl.replace(/\/$/, '')}/audio/transcriptions`;
     const form = new FormData();
-    form.set('file', new Blob([wavFile(pcm)], { type: 'audio/wav' }), 'utterance.wav');
+    form.set('file', new Blob([wavFile(pcm, STT_SAMPLE_RATE)], { type: 'audio/wav' }), 'utterance.wav');
     form.set('model', this.config.model);
     form.set('language', opts.language ?? 'en');
     form.set('response_format', 'json');
