@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Problem } from '../errors.ts';
-import { splitSentences, validateSpeechText } from './text.ts';
+import { splitForSpeech, splitSentences, validateSpeechText } from './text.ts';
 
 const slugOf = (fn: () => unknown) => {
   try {
@@ -57,5 +57,23 @@ describe('speech text', () => {
     assert.ok(parts.length >= 2);
     assert.ok(parts.every((p) => p.length <= 200));
     assert.equal(parts.join(' ').replace(/\s+/g, ' '), long.replace(/\s+/g, ' ').trim());
+  });
+
+  it('speaks the first sentence in a short first piece, cut where a reader would breathe', () => {
+    assert.deepEqual(splitForSpeech('Right then, that is a fine question. Next one.'), [
+      'Right then,',
+      'that is a fine question.',
+      'Next one.',
+    ]);
+    assert.deepEqual(splitForSpeech('He fixed the old clock with a tiny screwdriver and a steady hand.'), [
+      'He fixed the old clock',
+      'with a tiny screwdriver and a steady hand.',
+    ]);
+    // Short sentences, and long ones with nowhere natural to cut, stay whole.
+    assert.deepEqual(splitForSpeech('Ah, hello there. Shall we?'), ['Ah, hello there.', 'Shall we?']);
+    assert.deepEqual(
+      splitForSpeech('Seventeen enormous purple elephants danced gracefully across the frozen lake.'),
+      ['Seventeen enormous purple elephants danced gracefully across the frozen lake.'],
+    );
   });
 });

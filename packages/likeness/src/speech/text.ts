@@ -84,16 +84,34 @@ export function splitSentences(text: string, maxChars = 240): string[] {
   return out;
 }
 
+/** Words a phrase can start with: a first sentence with no early comma is cut before one of them. */
+const PHRASE_START = new Set(
+  'and but or so because when where while which who that to at in on by with for from about after before until if as than like'.split(
+    ' ',
+  ),
+);
+
 /**
- * Pieces to synthesise one after another: the first sentence's first clause alone when the sentence has a comma
- * (or semicolon, colon, dash) after two or more words, then sentences. The first sound waits only for that
- * clause; cutting at punctuation keeps the prosody a reader would give it.
+ * Pieces to synthesise one after another. The first sound waits for the first piece, so the first sentence is
+ * cut short where a reader would breathe: at its first comma (or semicolon, colon) after two or more words, or,
+ * in a long sentence without one, before a conjunction or preposition after three to seven words ("He fixed the
+ * old clock | with a tiny screwdriver"). The rest go sentence by sentence.
  */
 export function splitForSpeech(text: string, maxChars = 240): string[] {
   const sentences = splitSentences(text, maxChars);
   const first = sentences[0];
   if (!first) return sentences;
-  const m = /^(\S+(?:\s+\S+)+?[,;:])\s+(\S.*)$/s.exec(first);
-  if (!m || m[2]!.split(/\s+/).length < 2) return sentences;
-  return [m[1]!, m[2]!, ...sentences.slice(1)];
+  const words = first.split(/\s+/);
+  const comma = words.findIndex((w, i) => i >= 1 && i < words.length - 2 && /[,;:]$/.test(w));
+  let cut = comma >= 0 && comma <= 9 ? comma + 1 : -1;
+  if (cut < 0 && words.length > 9) {
+    for (let i = 7; i >= 3; i--) {
+      if (PHRASE_START.has(words[i]!.toLowerCase())) {
+        cut = i;
+        break;
+      }
+    }
+  }
+  if (cut < 0) return sentences;
+  return [words.slice(0, cut).join(' '), words.slice(cut).join(' '), ...sentences.slice(1)];
 }

@@ -18,6 +18,8 @@ const session = await ort.InferenceSession.create(modelFile, {
   intraOpNumThreads: threads,
   interOpNumThreads: 1,
   graphOptimizationLevel: 'all',
+  // Idle inference threads sleep instead of spinning: spinning threads take the cores the render loop needs.
+  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
 });
 const DURATIONS = '/encoder/Cast_output_0';
 /** Style vectors, one per phoneme count (510 x 256 float32): loaded once per voice. */
