@@ -29,6 +29,9 @@ import { childPids, cpuSeconds, followEvents, processStats } from './lib/sse.ts'
 import { pct } from './lib/stats.ts';
 
 const quick = process.argv.includes('--quick');
+/** `--only browser|mp4|sessions|engines`: one part (for trying a setting). */
+const only = process.argv[process.argv.indexOf('--only') + 1];
+const part = (name: string) => !process.argv.includes('--only') || only === name;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r0 = (v: number) => Math.round(v);
 const r2 = (v: number) => Math.round(v * 100) / 100;
@@ -71,7 +74,7 @@ const result: Record<string, unknown> = {
 };
 
 // 1. Engines.
-{
+if (part('engines')) {
   const flite = new FliteEngine();
   const kokoro = new KokoroEngine({ modelDir: MODELS });
   const speech = new SpeechService({ flite, kokoro });
@@ -142,7 +145,13 @@ const result: Record<string, unknown> = {
 const { child, base } = await startBenchServer({
   dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-voice-')),
   port: 23000 + Math.floor(Math.random() * 1000),
-  env: { LIKENESS_MAX_LIVE_SESSIONS: '20', LIKENESS_MAX_CONCURRENT_SESSIONS: '100' },
+  env: {
+    LIKENESS_MAX_LIVE_SESSIONS: '20',
+    LIKENESS_MAX_CONCURRENT_SESSIONS: '100',
+    ...(process.env.LIKENESS_VOICE_THREADS
+      ? { LIKENESS_VOICE_THREADS: process.env.LIKENESS_VOICE_THREADS }
+      : {}),
+  },
 });
 const api = benchApi(base);
 const rss = () => {
@@ -154,80 +163,82 @@ try {
   const id = (slug: string) => cast.find((c) => c.slug === slug)!.id;
 
   // 2a. speak -> first sound at the browser.
-  const { browser, close } = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    const s = (await api('POST', '/v1/sessions', {
-      character_id: id('walter'),
-      user_id: 'bench',
-      mode: 'realtime',
-    })) as { id: string };
-    const mic = await openMicPage(page, base, s.id, BENCH_KEY);
-    const events = followEvents(`${base}/v1/sessions/${s.id}/events`, BENCH_KEY);
-    await sleep(1500);
-    const lines = [
-      'Ah, hello there.',
-      'Right, shall we begin?',
-      'Well, that is a fine question.',
-      'Now, look at this gear.',
-      'Yes, it turns once a minute.',
-      'Of course, take your time.',
-    ];
-    const firstSound: Record<string, number[]> = { neural: [], flite: [] };
-    const rounds = quick ? 1 : 2;
-    for (let round = 0; round < rounds; round++)
-      for (const [kind, voice] of [
-        ['neural', undefined],
-        ['flite', 'flite:awb'],
-      ] as const) {
-        for (const text of lines) {
-          const t0 = await page.evaluate(
-            async ({ base, id, key, text, voice }) => {
-              const w = window as unknown as {
-                mic: { state: { marks: { since: number; at: number | null }[] } };
-              };
-              const since = performance.now();
-              w.mic.state.marks.push({ since, at: null });
-              await fetch(`${base}/v1/sessions/${id}/speak`, {
-                method: 'POST',
-                headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-                body: JSON.stringify(voice ? { text, voice } : { text }),
-              });
-              return since;
-            },
-            { base, id: s.id, key: BENCH_KEY, text, voice },
-          );
-          // The next line waits until this one has been heard out.
-          const from = events.events.length;
-          const until = Date.now() + 30_000;
-          while (
-            !events.events.slice(from).some((e) => e.event === 'utterance.finished') &&
-            Date.now() < until
-          )
-            await sleep(20);
-          await sleep(700);
-          const at = (await mic.loudness()).loudSince.at(-1);
-          if (at != null) firstSound[kind]!.push(at - t0);
-          else console.error(`[voice] no sound heard for "${text}" (${kind})`);
+  if (part('browser')) {
+    const { browser, close } = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const s = (await api('POST', '/v1/sessions', {
+        character_id: id('walter'),
+        user_id: 'bench',
+        mode: 'realtime',
+      })) as { id: string };
+      const mic = await openMicPage(page, base, s.id, BENCH_KEY);
+      const events = followEvents(`${base}/v1/sessions/${s.id}/events`, BENCH_KEY);
+      await sleep(1500);
+      const lines = [
+        'Ah, hello there.',
+        'Right, shall we begin?',
+        'Well, that is a fine question.',
+        'Now, look at this gear.',
+        'Yes, it turns once a minute.',
+        'Of course, take your time.',
+      ];
+      const firstSound: Record<string, number[]> = { neural: [], flite: [] };
+      const rounds = quick ? 1 : 2;
+      for (let round = 0; round < rounds; round++)
+        for (const [kind, voice] of [
+          ['neural', undefined],
+          ['flite', 'flite:awb'],
+        ] as const) {
+          for (const text of lines) {
+            const t0 = await page.evaluate(
+              async ({ base, id, key, text, voice }) => {
+                const w = window as unknown as {
+                  mic: { state: { marks: { since: number; at: number | null }[] } };
+                };
+                const since = performance.now();
+                w.mic.state.marks.push({ since, at: null });
+                await fetch(`${base}/v1/sessions/${id}/speak`, {
+                  method: 'POST',
+                  headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+                  body: JSON.stringify(voice ? { text, voice } : { text }),
+                });
+                return since;
+              },
+              { base, id: s.id, key: BENCH_KEY, text, voice },
+            );
+            // The next line waits until this one has been heard out.
+            const from = events.events.length;
+            const until = Date.now() + 30_000;
+            while (
+              !events.events.slice(from).some((e) => e.event === 'utterance.finished') &&
+              Date.now() < until
+            )
+              await sleep(20);
+            await sleep(700);
+            const at = (await mic.loudness()).loudSince.at(-1);
+            if (at != null) firstSound[kind]!.push(at - t0);
+            else console.error(`[voice] no sound heard for "${text}" (${kind})`);
+          }
         }
-      }
-    events.close();
-    await mic.close();
-    await api('DELETE', `/v1/sessions/${s.id}`);
-    result.speak_to_first_sound_at_browser_ms = Object.fromEntries(
-      Object.entries(firstSound).map(([k, v]) => [
-        k,
-        { p50: r0(pct(v, 0.5)), p95: r0(pct(v, 0.95)), n: v.length },
-      ]),
-    );
-    console.error(`[voice] first sound: ${JSON.stringify(result.speak_to_first_sound_at_browser_ms)}`);
-  } finally {
-    await close();
+      events.close();
+      await mic.close();
+      await api('DELETE', `/v1/sessions/${s.id}`);
+      result.speak_to_first_sound_at_browser_ms = Object.fromEntries(
+        Object.entries(firstSound).map(([k, v]) => [
+          k,
+          { p50: r0(pct(v, 0.5)), p95: r0(pct(v, 0.95)), n: v.length },
+        ]),
+      );
+      console.error(`[voice] first sound: ${JSON.stringify(result.speak_to_first_sound_at_browser_ms)}`);
+    } finally {
+      await close();
+    }
   }
   result.server_rss_mb_with_neural_voice = rss();
 
   // 2b. MP4 with the neural voice.
-  {
+  if (part('mp4')) {
     const s = (await api('POST', '/v1/sessions', {
       character_id: id('walter'),
       user_id: 'bench',
@@ -260,7 +271,7 @@ try {
   }
 
   // 2c. 4 live sessions speaking at once with the neural voice.
-  {
+  if (part('sessions')) {
     const viewers = spawn(
       'nice',
       ['-n', '19', process.execPath, '--import', 'tsx', 'scripts/lib/viewer-process.ts'],
