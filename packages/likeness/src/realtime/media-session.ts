@@ -369,7 +369,8 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
         this.finish(u, false, u.failed);
         continue;
       }
-      // Start only with a whole first sentence in hand: later ones synthesise ~50x faster than they play.
+      // Start with the first piece (a short clause) in hand; later pieces are synthesised while it plays. An
+      // engine slower than realtime (the neural voice on a small CPU) leaves pauses between pieces: underruns.
       if (!u.started && u.chunks.length === 0 && !u.synthesized) break;
       // Test-card beeps start on a video frame boundary, so a beep covers whole frames only.
       if (
