@@ -25,7 +25,11 @@ const short = process.argv.includes('--short'); // 15 s instead of 60 s, 8 utter
 function startServer() {
   const port = 19000 + Math.floor(Math.random() * 2000);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-rt-'));
-  return startBenchServer({ dataDir, port, env: { LIKENESS_MAX_CONCURRENT_SESSIONS: '100', LIKENESS_MAX_LIVE_SESSIONS: '100' } });
+  return startBenchServer({
+    dataDir,
+    port,
+    env: { LIKENESS_MAX_CONCURRENT_SESSIONS: '100', LIKENESS_MAX_LIVE_SESSIONS: '100' },
+  });
 }
 
 /** The viewers' process (scripts/lib/viewer-process.ts), asked one JSON line at a time. */

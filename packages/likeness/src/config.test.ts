@@ -19,3 +19,10 @@ it('enables LiveKit only with URL, key and secret together', () => {
   assert.throws(() => loadConfig({ LIVEKIT_URL: lk.LIVEKIT_URL }), /LIVEKIT_API_KEY/);
   assert.throws(() => loadConfig({ ...lk, LIVEKIT_URL: 'localhost:7880' }), /ws\(s\)/);
 });
+
+it('reads the neural voice setting: on, off, or auto (by cores) by default', () => {
+  assert.equal(loadConfig({}).speech.neural, 'auto');
+  assert.equal(loadConfig({ LIKENESS_NEURAL_VOICE: 'OFF' }).speech.neural, 'off');
+  assert.equal(loadConfig({ LIKENESS_NEURAL_VOICE: 'on' }).speech.neural, 'on');
+  assert.throws(() => loadConfig({ LIKENESS_NEURAL_VOICE: 'sometimes' }), /LIKENESS_NEURAL_VOICE/);
+});

@@ -76,10 +76,11 @@ export interface SttConfig {
 
 export interface SpeechConfig {
   /**
-   * The embedded neural voice (Kokoro): on unless LIKENESS_NEURAL_VOICE=off, and only where the setup installed its
-   * files and espeak-ng is on the PATH; otherwise Flite speaks for the neural voices.
+   * The embedded neural voice (Kokoro), LIKENESS_NEURAL_VOICE: `on`, `off`, or `auto` (the default: on with at
+   * least NEURAL_MIN_CORES cores, where it keeps ahead of live video). It also needs the files the setup installs
+   * and espeak-ng on the PATH; without it, Flite speaks for the neural voices.
    */
-  neural: boolean;
+  neural: 'on' | 'off' | 'auto';
   /** Where the setup put the models (the neural voice is under kokoro/). */
   modelDir: string;
   /** Threads the neural model's one process uses (LIKENESS_VOICE_THREADS, default 2). */
@@ -145,6 +146,21 @@ type Env = Record<string, string | undefined>;
 
 const cores = () => os.availableParallelism();
 
+/**
+ * Cores below which `auto` leaves the neural voice off. Measured on 2 cores: with one live session's video
+ * rendering, the neural voice synthesised slower than realtime (first answer sound 4 s after the user stopped
+ * speaking, against 1.3 s with Flite); it needs about two cores of its own.
+ */
+export const NEURAL_MIN_CORES = 4;
+
+function neuralSetting(value: string | undefined): 'on' | 'off' | 'auto' {
+  const v = (value ?? '').trim().toLowerCase();
+  if (['off', '0', 'false', 'no'].includes(v)) return 'off';
+  if (['on', '1', 'true', 'yes'].includes(v)) return 'on';
+  if (v === '' || v === 'auto') return 'auto';
+  throw new Error(`LIKENESS_NEURAL_VOICE must be on, off or auto, not "${value}"`);
+}
+
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -181,7 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxMessageChars: int(env, 'LIKENESS_MAX_MESSAGE_CHARS', 2000, 1, 100_000),
     },
     speech: {
-      neural: !['off', '0', 'false', 'no'].includes((env.LIKENESS_NEURAL_VOICE ?? '').toLowerCase()),
+      neural: neuralSetting(env.LIKENESS_NEURAL_VOICE),
       modelDir: path.resolve(env.LIKENESS_MODEL_DIR || path.join(import.meta.dirname, '../models')),
       neuralThreads: int(env, 'LIKENESS_VOICE_THREADS', 2, 1, 32),
       espeak: env.LIKENESS_ESPEAK || 'espeak-ng',

@@ -2,12 +2,13 @@ import { spawnSync } from 'node:child_process';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { serve } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { AdmissionQueue } from './admission.ts';
 import { createApp } from './api/app.ts';
 import { CharacterService } from './characters/character-service.ts';
-import type { Config } from './config.ts';
+import { type Config, NEURAL_MIN_CORES } from './config.ts';
 import { ConversationAgent } from './conversation/agent.ts';
 import { EmbeddedModel } from './conversation/llm/embedded.ts';
 import { ModelRegistry } from './conversation/llm/registry.ts';
@@ -217,7 +218,10 @@ function logEngineEvents(logger: Logger, engine: string): (e: EnginePoolEvent) =
 
 /** Why the neural voice cannot run here (switched off, files not installed, no espeak-ng), or undefined. */
 export function neuralVoiceMissing(config: Config): string | undefined {
-  if (!config.speech.neural) return 'LIKENESS_NEURAL_VOICE=off';
+  if (config.speech.neural === 'off') return 'LIKENESS_NEURAL_VOICE=off';
+  const cores = os.availableParallelism();
+  if (config.speech.neural === 'auto' && cores < NEURAL_MIN_CORES)
+    return `${cores} cores: the neural voice needs ${NEURAL_MIN_CORES} to keep ahead of live video (LIKENESS_NEURAL_VOICE=on forces it)`;
   const files = kokoroFiles(config.speech.modelDir);
   if (files.missing.length) return `${files.missing[0]} is missing (run "npm run setup")`;
   const espeak = spawnSync(config.speech.espeak, ['--version'], { stdio: 'ignore', timeout: 5000 });
@@ -240,7 +244,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   if (!services.speech.neural)
     logger.warn(
       { why: neuralVoiceMissing(config) },
-      'the neural voice is not available: Flite speaks for the neural voices (kokoro:*)',
+      'the neural voice is not running here: Flite speaks for the neural voices (kokoro:*)',
     );
   services.live.warm();
   services.batchRenders.warm();

@@ -64,6 +64,8 @@ interface Job<Req, Res> {
   onAbort: (() => void) | undefined;
   /** Streaming requests: each `{id, partial}` the process sends before its final answer. */
   onPartial: ((partial: unknown) => void) | undefined;
+  /** Waits ahead of non-urgent jobs. */
+  urgent: boolean;
 }
 
 interface Slot<Req, Res> {
@@ -133,8 +135,12 @@ export class EnginePool<Req extends object, Res> {
     for (let i = 0; i < this.opts.size; i++) this.spawn();
   }
 
-  request(request: Req, signal?: AbortSignal): Promise<Res> {
-    return this.enqueue(request, signal, undefined);
+  /**
+   * One request. `urgent` ones wait ahead of the others (after earlier urgent ones): someone is waiting in
+   * silence for them, while the others have audio still playing.
+   */
+  request(request: Req, signal?: AbortSignal, opts: { urgent?: boolean } = {}): Promise<Res> {
+    return this.enqueue(request, signal, undefined, opts.urgent ?? false);
   }
 
   /**
@@ -148,10 +154,15 @@ export class EnginePool<Req extends object, Res> {
     let error: Error | undefined;
     const stop = new AbortController();
     const combined = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
-    this.enqueue(request, combined, (p) => {
-      queue.push(p as P);
-      wake?.();
-    }).then(
+    this.enqueue(
+      request,
+      combined,
+      (p) => {
+        queue.push(p as P);
+        wake?.();
+      },
+      false,
+    ).then(
       () => {
         done = true;
         wake?.();
@@ -183,6 +194,7 @@ export class EnginePool<Req extends object, Res> {
     request: Req,
     signal: AbortSignal | undefined,
     onPartial: ((partial: unknown) => void) | undefined,
+    urgent: boolean,
   ): Promise<Res> {
     if (this.closed)
       return Promise.reject(new EngineFailure('closed', `the ${this.opts.name} engine is shut down`));
@@ -203,6 +215,7 @@ export class EnginePool<Req extends object, Res> {
         signal,
         onAbort: undefined,
         onPartial,
+        urgent,
       };
       if (signal) {
         job.onAbort = () => {
@@ -221,7 +234,10 @@ export class EnginePool<Req extends object, Res> {
         };
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
-      this.queue.push(job);
+      if (urgent) {
+        const at = this.queue.findIndex((j) => !j.urgent);
+        this.queue.splice(at < 0 ? this.queue.length : at, 0, job);
+      } else this.queue.push(job);
       this.dispatch();
       this.holdLoop();
     });

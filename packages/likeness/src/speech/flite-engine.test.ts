@@ -91,6 +91,23 @@ describe('Flite engine', () => {
     }
   });
 
+  it("puts an utterance's first piece (urgent) ahead of waiting later pieces", async () => {
+    const engine = new FliteEngine({ processes: 1 });
+    try {
+      await engine.speak('Warm up.', 'slt');
+      const order: string[] = [];
+      const say = (name: string, urgent = false) =>
+        engine
+          .speak(`This is the sentence called ${name}.`, 'slt', undefined, urgent)
+          .then(() => order.push(name));
+      // One process: "a" runs at once, the rest wait; the urgent ones overtake the waiting ones, in their order.
+      await Promise.all([say('a'), say('b'), say('c'), say('first', true), say('second', true)]);
+      assert.deepEqual(order, ['a', 'first', 'second', 'b', 'c']);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('opens no file descriptors per sentence', async () => {
     const engine = new FliteEngine({ processes: 1 });
     try {

@@ -61,13 +61,14 @@ export class FliteEngine implements SpeechEngine {
     text: string,
     voiceId: string,
     signal?: AbortSignal,
+    urgent = false,
   ): Promise<{ samples: Int16Array; sampleRate: number; phonemes: TimedPhoneme[] }> {
     if (!FLITE_VOICES.some((v) => v.id === voiceId)) {
       throw new Problem('unknown-voice', `Flite has no voice "${voiceId}".`);
     }
     let reply: FliteReply;
     try {
-      reply = await this.pool.request({ text, voice: voiceId }, signal);
+      reply = await this.pool.request({ text, voice: voiceId }, signal, { urgent });
     } catch (err) {
       const failure = err as EngineFailure;
       if (failure.kind === 'busy') {
@@ -100,6 +101,7 @@ export class FliteEngine implements SpeechEngine {
       request.text,
       request.voice.id,
       request.signal,
+      request.urgent,
     );
     yield { samples, sampleRate, startSample: 0, phonemes, text: request.text };
   }

@@ -202,13 +202,14 @@ export class SpeechService {
     const speed = deliveryRate(opts.mood, opts.rate);
     let position = 0; // samples already placed by earlier sentences
     let rate = 0;
-    for (const sentence of sentences) {
+    for (const [index, sentence] of sentences.entries()) {
       if (opts.signal?.aborted) return;
       let sentenceEnd = position;
       for await (const chunk of engine.synthesize({
         text: sentence,
         voice: speaking,
         ...(speed !== 1 ? { rate: speed } : {}),
+        ...(index === 0 ? { urgent: true } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       })) {
         if (rate && chunk.sampleRate !== rate)

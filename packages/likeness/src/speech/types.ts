@@ -27,6 +27,8 @@ export interface SynthesisRequest {
   voice: VoiceRef;
   /** Speaking rate, 1 = the voice's own; engines that cannot change it ignore it. */
   rate?: number;
+  /** The first piece of an utterance: nothing is playing yet, so a shared engine does it first. */
+  urgent?: boolean;
   signal?: AbortSignal;
 }
 

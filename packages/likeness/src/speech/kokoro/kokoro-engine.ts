@@ -118,6 +118,7 @@ export class KokoroEngine implements SpeechEngine {
       const reply = await this.infer(
         { tokens: tokens.slice(from, to), voice: info.id, speed },
         request.signal,
+        request.urgent === true && from === 0,
       );
       const pcm = toInt16(reply.samples);
       const phonemes = timingsFromDurations(symbols.slice(from, to), reply.frames);
@@ -142,9 +143,13 @@ export class KokoroEngine implements SpeechEngine {
     }
   }
 
-  private async infer(request: KokoroRequest, signal: AbortSignal | undefined): Promise<KokoroReply> {
+  private async infer(
+    request: KokoroRequest,
+    signal: AbortSignal | undefined,
+    urgent: boolean,
+  ): Promise<KokoroReply> {
     try {
-      return await this.pool.request(request, signal);
+      return await this.pool.request(request, signal, { urgent });
     } catch (err) {
       const failure = err as EngineFailure;
       if (failure.kind === 'busy') {
