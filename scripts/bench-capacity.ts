@@ -8,12 +8,12 @@
  *      with Retry-After, and renders past the queue get 429, never a 5xx.
  * `--quick` uses shorter windows.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
 import { cpuSeconds, followEvents } from './lib/sse.ts';
+import { startViewerProcess } from './lib/viewers.ts';
 
 const KEY = BENCH_KEY;
 const quick = process.argv.includes('--quick');
@@ -35,34 +35,6 @@ const api = async (base: string, method: string, p: string, body?: unknown) => {
     body: (type.includes('json') ? await res.json() : await res.arrayBuffer()) as Record<string, unknown>,
   };
 };
-
-function startViewerProcess() {
-  const child = spawn(
-    'nice',
-    ['-n', '19', process.execPath, '--import', 'tsx', 'scripts/lib/viewer-process.ts'],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  let buffered = '';
-  const waiting: ((v: unknown) => void)[] = [];
-  child.stdout!.on('data', (d: Buffer) => {
-    buffered += d.toString();
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (line.startsWith('{')) waiting.shift()?.(JSON.parse(line));
-    }
-  });
-  return {
-    ask: (cmd: unknown) =>
-      new Promise<unknown>((resolve) => {
-        waiting.push(resolve);
-        child.stdin!.write(`${JSON.stringify(cmd)}\n`);
-      }),
-    stop: () => child.kill('SIGKILL'),
-  };
-}
 
 const castId = async (base: string, slug: string) =>
   ((await api(base, 'GET', '/v1/characters?limit=100')).body.data as { id: string; slug: string }[]).find(

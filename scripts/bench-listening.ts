@@ -25,6 +25,7 @@ import {
   spokenSentence,
   trimSilence,
 } from '../packages/likeness/test/helpers/speech-audio.ts';
+import { wordErrors } from '../packages/likeness/test/helpers/word-errors.ts';
 import { BENCH_KEY, benchApi, CONVERSATION_QUESTIONS, startBenchServer } from './lib/bench-server.ts';
 import { followEvents } from './lib/sse.ts';
 import { pct } from './lib/stats.ts';
@@ -171,30 +172,6 @@ async function run(label: string, env: Record<string, string>) {
   }
 }
 
-/** Word error rate: word-level edit distance over the reference's length, after dropping case and punctuation. */
-function wer(reference: string, hypothesis: string): { errors: number; words: number } {
-  const norm = (s: string) =>
-    s
-      .toLowerCase()
-      .replace(/colour/g, 'color')
-      .replace(/favourite/g, 'favorite')
-      .replace(/[^a-z0-9' ]/g, ' ')
-      .split(/\s+/)
-      .filter(Boolean);
-  const r = norm(reference);
-  const h = norm(hypothesis);
-  const d = Array.from({ length: r.length + 1 }, (_, i) => [i, ...Array(h.length).fill(0)] as number[]);
-  for (let j = 1; j <= h.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= r.length; i++)
-    for (let j = 1; j <= h.length; j++)
-      d[i]![j] = Math.min(
-        d[i - 1]![j]! + 1,
-        d[i]![j - 1]! + 1,
-        d[i - 1]![j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1),
-      );
-  return { errors: d[r.length]![h.length]!, words: r.length };
-}
-
 async function recognition() {
   const SENTENCES = [
     'The weather is lovely today, so we are going for a walk.',
@@ -218,7 +195,7 @@ async function recognition() {
       const pcm = await spokenSentence(sentence, voice);
       const t = await stt.recognize(pcm);
       ms.push(t.ms);
-      const e = wer(sentence, t.text);
+      const e = wordErrors(sentence, t.text);
       errors += e.errors;
       words += e.words;
       if (e.errors) misses.push(`${voice}: "${t.text}"`);

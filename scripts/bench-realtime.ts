@@ -8,7 +8,6 @@
  *   - the most concurrent 512x512 sessions this machine holds at 25 fps (Node WebRTC viewers, real renderer).
  * Targets (issue 4): p50 <= 250 ms; offset within +-40 ms; 25 fps with inter-frame p99 <= 60 ms; >= 6 sessions.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { launchChromium } from '../packages/likeness/test/helpers/browser.ts';
 import { pairOffsets, SYNC_PROBE } from '../packages/likeness/test/helpers/sync-probe.ts';
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
 import { pct } from './lib/stats.ts';
+import { startViewerProcess } from './lib/viewers.ts';
 
 const KEY = BENCH_KEY;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -30,35 +30,6 @@ function startServer() {
     port,
     env: { LIKENESS_MAX_CONCURRENT_SESSIONS: '100', LIKENESS_MAX_LIVE_SESSIONS: '100' },
   });
-}
-
-/** The viewers' process (scripts/lib/viewer-process.ts), asked one JSON line at a time. */
-function startViewerProcess() {
-  const child = spawn(
-    'nice',
-    ['-n', '19', process.execPath, '--import', 'tsx', 'scripts/lib/viewer-process.ts'],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  let buffered = '';
-  const waiting: ((v: unknown) => void)[] = [];
-  child.stdout!.on('data', (d: Buffer) => {
-    buffered += d.toString();
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (line.startsWith('{')) waiting.shift()?.(JSON.parse(line));
-    }
-  });
-  return {
-    ask: (cmd: unknown) =>
-      new Promise<unknown>((resolve) => {
-        waiting.push(resolve);
-        child.stdin!.write(`${JSON.stringify(cmd)}\n`);
-      }),
-    stop: () => child.kill('SIGKILL'),
-  };
 }
 
 const api = async (base: string, method: string, p: string, body?: unknown) => {

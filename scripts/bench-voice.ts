@@ -12,7 +12,6 @@
  * `--quick` does fewer utterances and shorter windows.
  */
 /// <reference lib="dom" />
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,9 +23,11 @@ import type { VoiceRef } from '../packages/likeness/src/speech/voice-catalog.ts'
 import { launchChromium } from '../packages/likeness/test/helpers/browser.ts';
 import { openMicPage } from '../packages/likeness/test/helpers/browser-mic.ts';
 import { embeddedRecognizer } from '../packages/likeness/test/helpers/speech-audio.ts';
+import { wordErrors } from '../packages/likeness/test/helpers/word-errors.ts';
 import { BENCH_KEY, benchApi, ROOT, startBenchServer } from './lib/bench-server.ts';
 import { childPids, cpuSeconds, followEvents, processStats } from './lib/sse.ts';
 import { pct } from './lib/stats.ts';
+import { startViewerProcess } from './lib/viewers.ts';
 
 const quick = process.argv.includes('--quick');
 /** `--only browser|mp4|sessions|engines`: one part (for trying a setting). */
@@ -47,27 +48,6 @@ const SENTENCES = [
   'Please remember to bring your umbrella, it looks like rain.',
   'Reading a good book by the fire is my favourite way to spend an evening.',
 ].slice(0, quick ? 4 : 8);
-
-function wordErrors(reference: string, hypothesis: string): { errors: number; words: number } {
-  const words = (s: string) =>
-    s
-      .toLowerCase()
-      .replace(/[^a-z0-9' ]/g, ' ')
-      .split(/\s+/)
-      .filter(Boolean);
-  const r = words(reference);
-  const h = words(hypothesis);
-  const d = Array.from({ length: r.length + 1 }, (_, i) => [i, ...Array<number>(h.length).fill(0)]);
-  for (let j = 1; j <= h.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= r.length; i++)
-    for (let j = 1; j <= h.length; j++)
-      d[i]![j] = Math.min(
-        d[i - 1]![j]! + 1,
-        d[i]![j - 1]! + 1,
-        d[i - 1]![j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1),
-      );
-  return { errors: d[r.length]![h.length]!, words: r.length };
-}
 
 const result: Record<string, unknown> = {
   machine: { cpus: os.availableParallelism(), node: process.version },
@@ -273,28 +253,8 @@ try {
 
   // 2c. 4 live sessions speaking at once with the neural voice.
   if (part('sessions')) {
-    const viewers = spawn(
-      'nice',
-      ['-n', '19', process.execPath, '--import', 'tsx', 'scripts/lib/viewer-process.ts'],
-      {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      },
-    );
-    let buffered = '';
-    const waiting: ((v: unknown) => void)[] = [];
-    viewers.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.startsWith('{')) waiting.shift()?.(JSON.parse(line));
-      }
-    });
-    const ask = (cmd: unknown) =>
-      new Promise<unknown>((resolve) => {
-        waiting.push(resolve);
-        viewers.stdin!.write(`${JSON.stringify(cmd)}\n`);
-      });
+    const viewers = startViewerProcess();
+    const ask = viewers.ask;
     const slugs = ['walter', 'kai', 'mika', 'nora'];
     const ids: string[] = [];
     const streams = [];
@@ -346,7 +306,7 @@ try {
     console.error(`[voice] 4 sessions: ${JSON.stringify(result.four_sessions_speaking)}`);
     for (const s of streams) s.close();
     await ask({ close: true });
-    viewers.kill('SIGKILL');
+    viewers.stop();
     for (const sid of ids) await api('DELETE', `/v1/sessions/${sid}`);
   }
 } finally {

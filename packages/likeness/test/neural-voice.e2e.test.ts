@@ -13,6 +13,7 @@ import { resampleTo } from '../src/realtime/resample.ts';
 import { measureMp4 } from './helpers/mp4.ts';
 import { embeddedRecognizer } from './helpers/speech-audio.ts';
 import { ADMIN_KEY, problemOf, startTestServer, type TestServer } from './helpers/test-server.ts';
+import { wordErrors } from './helpers/word-errors.ts';
 
 /** 16-bit mono PCM and its rate from a WAV file. */
 function readWav(bytes: Uint8Array): { pcm: Int16Array; rate: number } {
@@ -28,28 +29,6 @@ function leadingSilenceMs(pcm: Int16Array, rate: number): number {
   let i = 0;
   while (i < pcm.length && Math.abs(pcm[i]!) < 100) i++;
   return (i / rate) * 1000;
-}
-
-/** Word error rate in percent (Levenshtein over words, punctuation and case ignored). */
-function wordErrors(reference: string, hypothesis: string): number {
-  const words = (s: string) =>
-    s
-      .toLowerCase()
-      .replace(/[^a-z0-9' ]/g, ' ')
-      .split(/\s+/)
-      .filter(Boolean);
-  const r = words(reference);
-  const h = words(hypothesis);
-  const d = Array.from({ length: r.length + 1 }, (_, i) => [i, ...Array<number>(h.length).fill(0)]);
-  for (let j = 1; j <= h.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= r.length; i++)
-    for (let j = 1; j <= h.length; j++)
-      d[i]![j] = Math.min(
-        d[i - 1]![j]! + 1,
-        d[i]![j - 1]! + 1,
-        d[i - 1]![j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1),
-      );
-  return (100 * d[r.length]![h.length]!) / r.length;
 }
 
 const auth = { authorization: `Bearer ${ADMIN_KEY}` };
@@ -108,7 +87,8 @@ describe('neural voice', () => {
         `${id}: ${leadingSilenceMs(pcm, rate)} ms before the first sound`,
       );
       const heard = await stt.recognize(resampleTo(pcm, rate, 16000));
-      const wer = wordErrors('Hello! This is how I sound. Nice to meet you.', heard.text);
+      const e = wordErrors('Hello! This is how I sound. Nice to meet you.', heard.text);
+      const wer = (100 * e.errors) / e.words;
       assert.ok(wer <= 10, `${id}: "${heard.text}" (${wer.toFixed(0)} % word error)`);
     }
     const missing = await fetch(`${t.server.url}/v1/voices/kokoro:nobody/sample`, { headers: auth });
