@@ -11,7 +11,7 @@ import { requireCleanStrings } from './input-rules.ts';
 import { registerCharacterRoutes } from './routes/characters.ts';
 import { registerConversationRoutes } from './routes/conversation.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
-import { registerGenerateRoutes } from './routes/generate.ts';
+import { registerAnimationRoutes, registerGenerateRoutes } from './routes/generate.ts';
 import { MAX_SDP_BYTES, registerRealtimeRoutes } from './routes/realtime.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerTenancyRoutes } from './routes/tenancy.ts';
@@ -138,6 +138,7 @@ export function createApp(services: () => Services) {
   registerCharacterRoutes(app, services);
   registerSessionRoutes(app, services);
   registerGenerateRoutes(app, services);
+  registerAnimationRoutes(app, services);
   registerRealtimeRoutes(app, services);
   registerConversationRoutes(app, services);
   registerUsageRoutes(app, services);

@@ -47,6 +47,9 @@ export function createLikenessClient(options: ClientOptions) {
     /** Make the character say a text: returns an MP4 (H.264 + AAC) (POST /v1/sessions/{id}/generate) */
     generateVideo: (args: { path: operations['generateVideo']['parameters']['path']; body: NonNullable<operations['generateVideo']['requestBody']>['content']['application/json'] }): Promise<Blob> =>
       request<Blob>(options, { method: 'POST', path: '/v1/sessions/{id}/generate', body: 'json', response: 'binary' }, args ?? {}),
+    /** The animation track of a text, for clients that draw their own face (POST /v1/sessions/{id}/animation) */
+    generateAnimation: (args: { path: operations['generateAnimation']['parameters']['path']; body: NonNullable<operations['generateAnimation']['requestBody']>['content']['application/json'] }): Promise<operations['generateAnimation']['responses'][200]['content']['application/json']> =>
+      request<operations['generateAnimation']['responses'][200]['content']['application/json']>(options, { method: 'POST', path: '/v1/sessions/{id}/animation', body: 'json', response: 'json' }, args ?? {}),
     /** A short-lived token (300 s) for an end user to connect to a realtime session (POST /v1/sessions/{id}/token) */
     createSessionToken: (args: { path: operations['createSessionToken']['parameters']['path'] }): Promise<operations['createSessionToken']['responses'][201]['content']['application/json']> =>
       request<operations['createSessionToken']['responses'][201]['content']['application/json']>(options, { method: 'POST', path: '/v1/sessions/{id}/token', body: 'none', response: 'json' }, args ?? {}),

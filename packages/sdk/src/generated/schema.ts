@@ -167,6 +167,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sessions/{id}/animation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The animation track of a text, for clients that draw their own face
+         * @description On-demand sessions only. The audio (WAV, base64), phoneme-timed Oculus visemes, and ARKit blendshape weights and head rotation per frame, all on the audio clock: frame n is audio time n / fps. The same track the MP4 is rendered from, without the pixels. Counts as media seconds in usage, as an MP4 does.
+         */
+        post: operations["generateAnimation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions/{id}/token": {
         parameters: {
             query?: never;
@@ -736,6 +756,58 @@ export interface components {
             seed?: number;
             /** @description Frame size in pixels (square). */
             size?: number;
+        };
+        Animation: {
+            /** @description Length of the audio and of the track (whole frames). */
+            duration_s: number;
+            fps: number;
+            frames: number;
+            audio: {
+                /** @enum {string} */
+                format: "wav";
+                /** @enum {string} */
+                encoding: "base64";
+                sample_rate: number;
+                /** @enum {number} */
+                channels: 1;
+                /** @description 16-bit PCM WAV, padded with silence to whole frames. */
+                data: string;
+            };
+            /** @description Oculus visemes, timed by the speech engine’s phonemes. */
+            visemes: {
+                /** @description Seconds from the start of the audio. */
+                t: number;
+                duration: number;
+                /** @enum {string} */
+                viseme: "sil" | "PP" | "FF" | "TH" | "DD" | "kk" | "CH" | "SS" | "nn" | "RR" | "aa" | "E" | "I" | "O" | "U";
+                /** @description 0..1: how strongly the shape is formed. */
+                weight: number;
+            }[];
+            blendshapes: {
+                /** @description The 52 ARKit blendshape names, in Apple’s order. */
+                names: string[];
+                /** @description Frame n (audio time n / fps): one weight 0..1 per name. */
+                frames: number[][];
+            };
+            head: {
+                names: string[];
+                /** @description Head rotation per frame in degrees: yaw, pitch, roll. */
+                frames: number[][];
+            };
+        };
+        AnimationRequest: {
+            /** @description What the character says. Limit: LIKENESS_MAX_TEXT_CHARS (default 5000). */
+            text: string;
+            /** @description Override the character’s voice: "af_heart", "kokoro:bm_george", "flite:rms", "openai:alloy". */
+            voice?: string;
+            /** @enum {string} */
+            mood?: "neutral" | "happy";
+            /** @description Speaking rate, 1 = the voice’s own (0.5 to 2). The neural voice follows it; Flite ignores it. */
+            rate?: number;
+            /** @description Same inputs and seed, same video. */
+            seed?: number;
+            /** @description Frames per second of the blendshape track (default 25, as the video). */
+            fps?: number;
         };
         SessionToken: {
             /** @description Opens this session’s media (WHEP, events) only. Give it to the end user. */
@@ -1476,6 +1548,96 @@ export interface operations {
                 };
             };
             /** @description Renders at capacity: retry after the Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The speech engine failed on this text (the server is unaffected) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    generateAnimation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnimationRequest"];
+            };
+        };
+        responses: {
+            /** @description The track */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Animation"];
+                };
+            };
+            /** @description Invalid fields (empty text, ...) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session’s media cap would be exceeded */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such session */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Session ended, expired, or not on_demand */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Text too long, unsupported characters or unknown voice */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Speech at capacity: retry after the Retry-After seconds */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,125 @@
+import { AnimationTrack } from '../animation/animation-track.ts';
+import { ARKIT_BLENDSHAPES, arkitWeights, headPose } from '../animation/blendshapes.ts';
+import { seedFrom } from '../animation/random.ts';
+import type { Viseme } from '../animation/visemes.ts';
+import { Problem } from '../errors.ts';
+import { wavFile } from '../speech/wav.ts';
+import { type GenerateRequest, type OnDemandDeps, requireOnDemandSession } from './on-demand.ts';
+
+export interface AnimationRequest extends Omit<GenerateRequest, 'size'> {
+  fps?: number | undefined;
+}
+
+/** The animation track of one utterance: what a client with its own face needs, on the audio clock. */
+export interface AnimationExport {
+  duration_s: number;
+  fps: number;
+  frames: number;
+  audio: { format: 'wav'; encoding: 'base64'; sample_rate: number; channels: 1; data: string };
+  /** Phoneme-timed visemes (Oculus set): `t` and `duration` in seconds from the start of the audio. */
+  visemes: { t: number; duration: number; viseme: Viseme; weight: number }[];
+  /** ARKit weights per frame: frame n is audio time n / fps. */
+  blendshapes: { names: string[]; frames: number[][] };
+  /** Head rotation per frame, degrees [yaw, pitch, roll]. */
+  head: { names: string[]; frames: [number, number, number][] };
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * POST /v1/sessions/{id}/animation. The same speech and the same animation track as the MP4, without
+ * drawing a pixel: speech streams in, the track grows with it, and every frame's parameters become ARKit
+ * weights. Usage is recorded as the MP4's is (media seconds of the audio), only once the result is whole.
+ */
+export async function exportAnimation(
+  services: Omit<OnDemandDeps, 'batchRenders' | 'renders'>,
+  tenantId: string,
+  sessionId: string,
+  req: AnimationRequest,
+  signal?: AbortSignal,
+): Promise<AnimationExport> {
+  const session = await requireOnDemandSession(services, tenantId, sessionId);
+  const character = await services.characters.get(tenantId, session.character_id);
+  const voice = req.voice ?? character.voice;
+  services.speech.prepare(req.text, voice, { maxChars: services.config.limits.maxTextChars });
+  const remaining = session.max_duration_s - (await services.usage.sessionSeconds(session.id));
+  const capProblem = () =>
+    new Problem(
+      'usage-cap-exceeded',
+      `This text would need more than the ${Math.max(0, remaining).toFixed(1)} s of media the session has left. Shorten it or start a new session.`,
+      { remaining_s: Math.max(0, Math.round(remaining * 10) / 10) },
+    );
+  if (remaining <= 0) throw capProblem();
+  const identity = await services.registrar.load(character.identity.id);
+  const fps = req.fps ?? 25;
+  const mood = req.mood ?? character.persona.mood;
+  const track = new AnimationTrack({
+    visemes: [],
+    idle: identity.idle,
+    mood,
+    seed: req.seed ?? seedFrom(`${identity.id}\u0000${req.text}`),
+    fps,
+  });
+  const pcm: Int16Array[] = [];
+  const visemes: AnimationExport['visemes'] = [];
+  let samples = 0;
+  let sampleRate = 0;
+  for await (const chunk of services.speech.stream(req.text, voice, {
+    mood,
+    rate: req.rate,
+    ...(signal ? { signal } : {}),
+  })) {
+    sampleRate = chunk.sampleRate;
+    pcm.push(chunk.samples);
+    samples = chunk.startSample + chunk.samples.length;
+    if (samples / sampleRate > remaining) throw capProblem();
+    track.mouth.append(chunk.visemes);
+    for (const v of chunk.visemes) {
+      visemes.push({
+        t: round3(v.start),
+        duration: round3(v.end - v.start),
+        viseme: v.viseme,
+        weight: round3(v.strength ?? 1),
+      });
+    }
+  }
+  if (signal?.aborted) throw new Problem('validation-error', 'The request was cancelled.');
+  if (!sampleRate) throw new Problem('speech-failed', 'The speech engine produced no audio.');
+  // Audio padded with silence to a whole number of frames, as the MP4's is: audio and frames end together.
+  const frames = Math.ceil((samples * fps) / sampleRate);
+  const audio = new Int16Array(Math.round((frames * sampleRate) / fps));
+  let at = 0;
+  for (const part of pcm) {
+    audio.set(part.subarray(0, Math.max(0, audio.length - at)), at);
+    at += part.length;
+  }
+  const weights: number[][] = [];
+  const head: [number, number, number][] = [];
+  for (let n = 0; n < frames; n++) {
+    const params = track.frame(n);
+    weights.push(arkitWeights(params));
+    head.push(headPose(params));
+  }
+  const durationS = frames / fps;
+  await services.usage.record({
+    tenantId,
+    sessionId: session.id,
+    mediaSeconds: durationS,
+    kind: 'animation',
+  });
+  return {
+    duration_s: durationS,
+    fps,
+    frames,
+    audio: {
+      format: 'wav',
+      encoding: 'base64',
+      sample_rate: sampleRate,
+      channels: 1,
+      data: Buffer.from(wavFile(audio, sampleRate)).toString('base64'),
+    },
+    visemes,
+    blendshapes: { names: [...ARKIT_BLENDSHAPES], frames: weights },
+    head: { names: ['yaw', 'pitch', 'roll'], frames: head },
+  };
+}
