@@ -47,15 +47,26 @@ export class AdmissionQueue {
     }
   }
 
+  /**
+   * Throws the 429 `run` would throw now, for work accepted now and run later (stored videos answer 202 and
+   * render in the background): checked and then run in the same tick, nothing can take the place between.
+   */
+  assertRoom(): void {
+    if (this.running >= this.opts.concurrency && this.waiting.length >= this.opts.maxWaiting)
+      throw this.busy();
+  }
+
+  private busy(): Problem {
+    const ahead = this.running + this.waiting.length;
+    return new Problem(
+      'server-busy',
+      `${this.opts.name}: ${this.running} running and ${this.waiting.length} waiting, the most this server takes (${this.opts.setting}). Retry later.`,
+      { retry_after_s: Math.ceil((ahead / this.opts.concurrency) * this.averageS), running: this.running },
+    );
+  }
+
   private wait(signal?: AbortSignal): Promise<void> {
-    if (this.waiting.length >= this.opts.maxWaiting) {
-      const ahead = this.running + this.waiting.length;
-      throw new Problem(
-        'server-busy',
-        `${this.opts.name}: ${this.running} running and ${this.waiting.length} waiting, the most this server takes (${this.opts.setting}). Retry later.`,
-        { retry_after_s: Math.ceil((ahead / this.opts.concurrency) * this.averageS), running: this.running },
-      );
-    }
+    if (this.waiting.length >= this.opts.maxWaiting) throw this.busy();
     if (signal?.aborted) throw new Problem('validation-error', 'The request was cancelled.');
     return new Promise<void>((resolve, reject) => {
       const entry = {

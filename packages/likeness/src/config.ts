@@ -21,6 +21,20 @@ export interface Config {
   stt: SttConfig;
   /** Set when LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET are: sessions are also served in LiveKit rooms. */
   livekit: LiveKitConfig | undefined;
+  webhooks: WebhookConfig;
+  /** Stored videos (POST /v1/sessions/{id}/videos) are deleted this many hours after they were made. */
+  videoRetentionH: number;
+}
+
+export interface WebhookConfig {
+  /** One delivery attempt waits this long for the receiver's response. */
+  timeoutMs: number;
+  /** Seconds before each retry; a delivery fails for good after the last (1 + length attempts). */
+  retryScheduleS: number[];
+  /** Deliveries in flight at once, across tenants: a slow receiver holds one of these, nothing else. */
+  concurrency: number;
+  /** Endpoints per tenant. */
+  maxPerTenant: number;
 }
 
 export interface LiveKitConfig {
@@ -161,6 +175,18 @@ function neuralSetting(value: string | undefined): 'on' | 'off' | 'auto' {
   throw new Error(`LIKENESS_NEURAL_VOICE must be on, off or auto, not "${value}"`);
 }
 
+/** Standard Webhooks' suggested schedule, shortened: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h. */
+const DEFAULT_RETRY_SCHEDULE_S = [5, 300, 1800, 7200, 18_000, 36_000];
+
+function secondsList(env: Env, name: string, fallback: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const values = raw.split(',').map((v) => Number(v.trim()));
+  if (values.length > 20 || values.some((v) => !Number.isFinite(v) || v < 0 || v > 7 * 86_400))
+    throw new Error(`${name} must be a comma-separated list of at most 20 seconds (0..604800), got "${raw}"`);
+  return values;
+}
+
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -248,5 +274,12 @@ export function loadConfig(env: Env = process.env): Config {
       maxDurationCapS: int(env, 'LIKENESS_SESSION_MAX_DURATION_CAP_S', 4 * 3600, 1, 7 * 86_400),
       sweepIntervalMs: int(env, 'LIKENESS_SESSION_SWEEP_MS', 1000, 50, 60_000),
     },
+    webhooks: {
+      timeoutMs: int(env, 'LIKENESS_WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+      retryScheduleS: secondsList(env, 'LIKENESS_WEBHOOK_RETRY_S', DEFAULT_RETRY_SCHEDULE_S),
+      concurrency: int(env, 'LIKENESS_WEBHOOK_CONCURRENCY', 8, 1, 256),
+      maxPerTenant: int(env, 'LIKENESS_MAX_WEBHOOKS', 20, 1, 1000),
+    },
+    videoRetentionH: int(env, 'LIKENESS_VIDEO_RETENTION_H', 72, 1, 24 * 365),
   };
 }

@@ -38,6 +38,8 @@ export const PROBLEM_TYPES = {
   'no-speech': { status: 422, title: 'No speech was heard in the audio' },
   'recognition-failed': { status: 502, title: 'Speech recognition failed' },
   'recognizer-unavailable': { status: 503, title: 'Speech recognition is not available' },
+  'invalid-webhook-url': { status: 422, title: 'The webhook URL cannot receive deliveries' },
+  'video-not-ready': { status: 409, title: 'The video is not ready' },
   'encoding-failed': { status: 500, title: 'The video encoder failed' },
   'internal-error': { status: 500, title: 'Something went wrong on our side' },
 } as const;

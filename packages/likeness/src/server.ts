@@ -18,6 +18,7 @@ import type { SpeechToText } from './conversation/stt/index.ts';
 import { OpenAiCompatibleRecognizer } from './conversation/stt/openai-compatible.ts';
 import { warmVad } from './conversation/vad/silero.ts';
 import { LoadMonitor } from './load-monitor.ts';
+import { VideoJobs } from './media/video-jobs.ts';
 import { LocalMediaHost } from './realtime/media-host.ts';
 import { FaceDetector } from './registration/face-detector.ts';
 import { Registrar } from './registration/registrar.ts';
@@ -38,6 +39,8 @@ import { sweepDataDir } from './store/sweep.ts';
 import { SessionTokens } from './tenancy/session-token.ts';
 import { TenancyService } from './tenancy/tenancy-service.ts';
 import { UsageLedger } from './usage/usage-ledger.ts';
+import { connectEventSources } from './webhooks/event-sources.ts';
+import { WebhookService } from './webhooks/webhook-service.ts';
 
 export interface RunningServer {
   url: string;
@@ -169,6 +172,15 @@ export async function buildServices(
     sttMissing,
   });
   live.onHearing = (tenantId, sessionId, media) => conversations.listen(tenantId, sessionId, media);
+  const webhooks = new WebhookService(store.db, config.webhooks, logger);
+  connectEventSources(webhooks, { sessions, live, usage });
+  const videos = new VideoJobs({
+    ...onDemand,
+    db: store.db,
+    queue: admission.renders,
+    events: webhooks,
+    logger,
+  });
   const stopping = new AbortController();
   const services: Services = {
     config,
@@ -192,8 +204,11 @@ export async function buildServices(
     memory,
     models,
     stt,
+    webhooks,
+    videos,
     shutdown: async () => {
       stopping.abort();
+      await webhooks.dispatcher.stop();
       await conversations.closeAll();
       await live.closeAll();
       await models.close();
@@ -264,6 +279,16 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const { createdKey } = await services.tenancy.bootstrapKeys(config.apiKey);
   for (const tenantId of await services.tenancy.listTenantIds()) await services.characters.seedCast(tenantId);
   services.sessions.startSweeper();
+  const interrupted = await services.videos.recoverInterrupted();
+  if (interrupted)
+    logger.warn({ videos: interrupted }, 'videos left rendering by an earlier stop are marked failed');
+  const expireVideos = () =>
+    services.videos.expire(new Date()).catch((err) => logger.error({ err }, 'expiring videos failed'));
+  await expireVideos();
+  const videoSweeper = setInterval(expireVideos, 3600_000);
+  videoSweeper.unref();
+  // Deliveries still pending from before a restart go out now.
+  services.webhooks.dispatcher.start();
   const { app } = createApp(() => services);
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
@@ -283,6 +308,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       closing ??= (async () => {
         services.beginShutdown();
         services.sessions.stopSweeper();
+        clearInterval(videoSweeper);
         await services.live.closeAll();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

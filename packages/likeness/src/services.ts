@@ -6,6 +6,7 @@ import type { ModelRegistry } from './conversation/llm/registry.ts';
 import type { MemoryStore } from './conversation/memory/memory-store.ts';
 import type { SpeechToText } from './conversation/stt/index.ts';
 import type { LoadMonitor } from './load-monitor.ts';
+import type { VideoJobs } from './media/video-jobs.ts';
 import type { Registrar } from './registration/registrar.ts';
 import type { RenderPool } from './render/render-pool.ts';
 import type { RenderService } from './render/render-service.ts';
@@ -17,6 +18,7 @@ import type { Store } from './store/db.ts';
 import type { SessionTokens } from './tenancy/session-token.ts';
 import type { TenancyService } from './tenancy/tenancy-service.ts';
 import type { UsageLedger } from './usage/usage-ledger.ts';
+import type { WebhookService } from './webhooks/webhook-service.ts';
 
 /** Everything a request handler may use. Built once in server.ts; handlers never construct services. */
 export interface Services {
@@ -38,6 +40,10 @@ export interface Services {
   stt: SpeechToText | undefined;
   memory: MemoryStore;
   models: ModelRegistry;
+  /** Webhook endpoints and their signed, persisted, retried deliveries. */
+  webhooks: WebhookService;
+  /** Stored videos: rendered in the background, fetched by URL. */
+  videos: VideoJobs;
   tokens: SessionTokens;
   /** Low-priority render threads for MP4s. */
   batchRenders: RenderPool;

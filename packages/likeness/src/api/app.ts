@@ -16,7 +16,9 @@ import { MAX_SDP_BYTES, registerRealtimeRoutes } from './routes/realtime.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerTenancyRoutes } from './routes/tenancy.ts';
 import { registerUsageRoutes } from './routes/usage.ts';
+import { registerVideoRoutes } from './routes/videos.ts';
 import { registerVoiceRoutes } from './routes/voices.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
 import type { AppEnv } from './types.ts';
 
 export const API_INFO = {
@@ -144,6 +146,8 @@ export function createApp(services: () => Services) {
   registerUsageRoutes(app, services);
   registerTenancyRoutes(app, services);
   registerVoiceRoutes(app, services);
+  registerVideoRoutes(app, services);
+  registerWebhookRoutes(app, services);
 
   const spec = () => app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO });
   registerDiscoveryRoutes(app, { services, spec: spec as never, startedAt });

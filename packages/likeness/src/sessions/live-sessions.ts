@@ -23,7 +23,7 @@ import type { VoiceRef } from '../speech/voice-catalog.ts';
 import { avatarIdentityFor, roomFor, viewerToken } from '../transport/livekit-tokens.ts';
 import type { UsageLedger } from '../usage/usage-ledger.ts';
 import { isLive } from './lifecycle.ts';
-import type { SessionRow, SessionService } from './session-service.ts';
+import type { SessionRow, SessionService, SessionTransitionEvent } from './session-service.ts';
 
 const METER_INTERVAL_MS = 5000;
 export const MAX_VIEWERS_PER_SESSION = 4;
@@ -105,10 +105,15 @@ export class LiveSessions {
   private readonly greeted = new Set<string>();
   /** Set by the conversation layer: a session's microphone has started sending audio. */
   onHearing: ((tenantId: string, sessionId: string, live: LiveMedia) => void) | undefined;
+  /** Called once a session that ended (any mode) has been torn down and its last media seconds recorded. */
+  onEnded: ((e: SessionTransitionEvent) => void) | undefined;
 
   constructor(private readonly deps: LiveSessionDeps) {
     deps.sessions.on('transition', (e) => {
-      if (e.to === 'ended' || e.to === 'expired') void this.teardown(e.session.id);
+      if (e.to === 'ended' || e.to === 'expired')
+        void this.teardown(e.session.id)
+          .catch((err) => deps.logger.error({ err, sessionId: e.session.id }, 'session teardown failed'))
+          .finally(() => this.onEnded?.(e));
     });
   }
 

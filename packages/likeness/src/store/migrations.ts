@@ -152,6 +152,57 @@ export const MIGRATIONS: { name: string; up: (db: Kysely<Database>) => Promise<v
       await runStatements(db, `ALTER TABLE sessions ADD COLUMN barge_in jsonb`);
     },
   },
+  {
+    name: '0005_integrations',
+    async up(db) {
+      // Webhooks (Standard Webhooks deliveries, persisted before sending) and stored videos (GET by URL).
+      await runStatements(
+        db,
+        `
+        CREATE TABLE webhooks (
+          id text PRIMARY KEY,
+          tenant_id text NOT NULL REFERENCES tenants(id),
+          url text NOT NULL,
+          events jsonb NOT NULL,
+          secret text NOT NULL,
+          description text,
+          created_at timestamptz NOT NULL
+        );
+        CREATE INDEX webhooks_tenant ON webhooks (tenant_id, created_at);
+        CREATE TABLE webhook_deliveries (
+          id text PRIMARY KEY,
+          webhook_id text NOT NULL,
+          tenant_id text NOT NULL,
+          event text NOT NULL,
+          payload text NOT NULL,
+          status text NOT NULL,
+          attempts jsonb NOT NULL,
+          next_attempt_at timestamptz,
+          created_at timestamptz NOT NULL,
+          finished_at timestamptz
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+        CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at);
+        CREATE TABLE videos (
+          id text PRIMARY KEY,
+          tenant_id text NOT NULL REFERENCES tenants(id),
+          session_id text NOT NULL,
+          character_id text NOT NULL,
+          status text NOT NULL,
+          file text,
+          bytes bigint,
+          duration_s double precision,
+          frames integer,
+          error jsonb,
+          created_at timestamptz NOT NULL,
+          finished_at timestamptz
+        );
+        CREATE INDEX videos_tenant ON videos (tenant_id, created_at);
+        CREATE INDEX usage_session ON usage_entries (session_id)
+      `,
+      );
+    },
+  },
 ];
 
 /** Prepared statements (both drivers use them) take one command each, so a script runs statement by statement. */

@@ -127,6 +127,63 @@ export interface UsageEntriesTable {
   recorded_at: Timestamp;
 }
 
+export type WebhookEventType =
+  | 'session.started'
+  | 'session.ended'
+  | 'video.ready'
+  | 'video.failed'
+  | 'usage.threshold';
+
+export interface WebhooksTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  events: Json<WebhookEventType[]>;
+  /** "whsec_" + base64: kept in full, since every delivery is signed with it. */
+  secret: string;
+  description: string | null;
+  created_at: Timestamp;
+}
+
+export interface WebhookAttempt {
+  at: string;
+  /** HTTP status, absent when no response came (refused, timed out). */
+  status?: number;
+  error?: string;
+  ms: number;
+}
+
+export interface WebhookDeliveriesTable {
+  /** Also the `webhook-id` header: the same on every attempt, for the receiver to dedupe. */
+  id: string;
+  webhook_id: string;
+  tenant_id: string;
+  event: string;
+  /** The exact body sent (and signed). */
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed' | 'cancelled';
+  attempts: Json<WebhookAttempt[]>;
+  next_attempt_at: NullableTimestamp;
+  created_at: Timestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface VideosTable {
+  id: string;
+  tenant_id: string;
+  session_id: string;
+  character_id: string;
+  status: 'rendering' | 'ready' | 'failed';
+  /** Relative to the data directory; set once the MP4 is complete and in place. */
+  file: string | null;
+  bytes: number | null;
+  duration_s: number | null;
+  frames: number | null;
+  error: Json<{ type: string; detail: string } | null>;
+  created_at: Timestamp;
+  finished_at: NullableTimestamp;
+}
+
 export interface MigrationsTable {
   name: string;
   applied_at: Generated<Timestamp>;
@@ -142,5 +199,8 @@ export interface Database {
   usage_entries: UsageEntriesTable;
   conversation_turns: ConversationTurnsTable;
   memory_facts: MemoryFactsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  videos: VideosTable;
   likeness_migrations: MigrationsTable;
 }

@@ -56,5 +56,21 @@ export async function sweepDataDir(dataDir: string, db: Kysely<Database>): Promi
       removed.push(`messages/${name}`);
     }
   }
+  // Stored videos: files are moved into place before their row says ready, so a crash can leave a file whose
+  // row still says rendering (marked failed at start: media/video-jobs.ts) or no row at all.
+  const videosDir = path.join(dataDir, 'videos');
+  const stored = await fs.readdir(videosDir).catch(() => [] as string[]);
+  if (stored.length) {
+    const ready = new Set(
+      (await db.selectFrom('videos').select('file').where('status', '=', 'ready').execute()).map(
+        (r) => r.file,
+      ),
+    );
+    for (const name of stored) {
+      if (ready.has(`videos/${name}`)) continue;
+      await fs.rm(path.join(videosDir, name), { force: true });
+      removed.push(`videos/${name}`);
+    }
+  }
   return { removed };
 }

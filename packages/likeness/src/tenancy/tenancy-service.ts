@@ -14,6 +14,8 @@ export interface AuthContext {
 export const can = {
   createTenants: (role: KeyRole) => role === 'operator',
   manageKeys: (role: KeyRole) => role === 'operator' || role === 'admin',
+  // A webhook receives every event of the tenant, and its secret is shown: as sensitive as a key.
+  manageWebhooks: (role: KeyRole) => role === 'operator' || role === 'admin',
   grant: (role: KeyRole, granted: KeyRole) =>
     granted === 'operator' ? role === 'operator' : role === 'operator' || role === 'admin',
 };

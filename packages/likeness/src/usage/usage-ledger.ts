@@ -18,7 +18,20 @@ const GROUP_COLUMN = { session: 'session_id', character: 'character_id', user: '
  * Media seconds per session, append-only. Producers of media (the MP4 generator, realtime transports) call
  * `record` with the seconds they delivered; it refuses sessions that are no longer live.
  */
+export interface UsageRecorded {
+  tenantId: string;
+  sessionId: string;
+  kind: string;
+  /** The session's media seconds before and after this record, and its cap. */
+  before: number;
+  after: number;
+  maxS: number;
+}
+
 export class UsageLedger {
+  /** Called after each record (thresholds: webhooks' usage.threshold). */
+  onRecorded: ((e: UsageRecorded) => void) | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly sessions: SessionService,
@@ -53,6 +66,17 @@ export class UsageLedger {
         recorded_at: new Date(),
       })
       .execute();
+    if (this.onRecorded) {
+      const after = await this.sessionSeconds(session.id);
+      this.onRecorded({
+        tenantId: args.tenantId,
+        sessionId: session.id,
+        kind: args.kind,
+        before: after - args.mediaSeconds,
+        after,
+        maxS: session.max_duration_s,
+      });
+    }
   }
 
   /** Total media seconds a session has used so far (for caps). */

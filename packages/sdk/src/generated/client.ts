@@ -104,6 +104,33 @@ export function createLikenessClient(options: ClientOptions) {
     /** A short spoken preview of a voice (WAV) (GET /v1/voices/{id}/sample) */
     getVoiceSample: (args: { path: operations['getVoiceSample']['parameters']['path'] }): Promise<Blob> =>
       request<Blob>(options, { method: 'GET', path: '/v1/voices/{id}/sample', body: 'none', response: 'binary' }, args ?? {}),
+    /** Render a stored MP4 in the background; it gets a URL (POST /v1/sessions/{id}/videos) */
+    createVideo: (args: { path: operations['createVideo']['parameters']['path']; query?: operations['createVideo']['parameters']['query']; body: NonNullable<operations['createVideo']['requestBody']>['content']['application/json'] }): Promise<operations['createVideo']['responses'][201]['content']['application/json']> =>
+      request<operations['createVideo']['responses'][201]['content']['application/json']>(options, { method: 'POST', path: '/v1/sessions/{id}/videos', body: 'json', response: 'json' }, args ?? {}),
+    /** A stored video’s status (GET /v1/videos/{id}) */
+    getVideo: (args: { path: operations['getVideo']['parameters']['path'] }): Promise<operations['getVideo']['responses'][200]['content']['application/json']> =>
+      request<operations['getVideo']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/videos/{id}', body: 'none', response: 'json' }, args ?? {}),
+    /** Delete a stored video and its file (DELETE /v1/videos/{id}) */
+    deleteVideo: (args: { path: operations['deleteVideo']['parameters']['path'] }): Promise<void> =>
+      request<void>(options, { method: 'DELETE', path: '/v1/videos/{id}', body: 'none', response: 'none' }, args ?? {}),
+    /** Stored videos, oldest first (GET /v1/videos) */
+    listVideos: (args?: { query?: operations['listVideos']['parameters']['query'] }): Promise<operations['listVideos']['responses'][200]['content']['application/json']> =>
+      request<operations['listVideos']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/videos', body: 'none', response: 'json' }, args ?? {}),
+    /** The MP4 of a ready video (GET /v1/videos/{id}/content) */
+    getVideoContent: (args: { path: operations['getVideoContent']['parameters']['path'] }): Promise<Blob> =>
+      request<Blob>(options, { method: 'GET', path: '/v1/videos/{id}/content', body: 'none', response: 'binary' }, args ?? {}),
+    /** Register a webhook endpoint (the signing secret is shown once) (POST /v1/webhooks) */
+    createWebhook: (args: { body: NonNullable<operations['createWebhook']['requestBody']>['content']['application/json'] }): Promise<operations['createWebhook']['responses'][201]['content']['application/json']> =>
+      request<operations['createWebhook']['responses'][201]['content']['application/json']>(options, { method: 'POST', path: '/v1/webhooks', body: 'json', response: 'json' }, args ?? {}),
+    /** List webhook endpoints (no secrets) (GET /v1/webhooks) */
+    listWebhooks: (): Promise<operations['listWebhooks']['responses'][200]['content']['application/json']> =>
+      request<operations['listWebhooks']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/webhooks', body: 'none', response: 'json' }, {}),
+    /** Delete a webhook endpoint; its pending deliveries are cancelled (DELETE /v1/webhooks/{id}) */
+    deleteWebhook: (args: { path: operations['deleteWebhook']['parameters']['path'] }): Promise<void> =>
+      request<void>(options, { method: 'DELETE', path: '/v1/webhooks/{id}', body: 'none', response: 'none' }, args ?? {}),
+    /** Deliveries to an endpoint, oldest first, with every attempt (GET /v1/webhooks/{id}/deliveries) */
+    listWebhookDeliveries: (args: { path: operations['listWebhookDeliveries']['parameters']['path']; query?: operations['listWebhookDeliveries']['parameters']['query'] }): Promise<operations['listWebhookDeliveries']['responses'][200]['content']['application/json']> =>
+      request<operations['listWebhookDeliveries']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/webhooks/{id}/deliveries', body: 'none', response: 'json' }, args ?? {}),
   };
 }
 

@@ -463,6 +463,133 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sessions/{id}/videos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Render a stored MP4 in the background; it gets a URL
+         * @description Like /generate, but the MP4 is kept (for LIKENESS_VIDEO_RETENTION_H hours) and fetched by URL. Answers 202 at once with status "rendering"; the video.ready (or video.failed) webhook says when it is done. With ?wait=true the answer comes when the video is done (201, or the failure as a problem).
+         */
+        post: operations["createVideo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/videos/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A stored video’s status */
+        get: operations["getVideo"];
+        put?: never;
+        post?: never;
+        /** Delete a stored video and its file */
+        delete: operations["deleteVideo"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/videos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stored videos, oldest first */
+        get: operations["listVideos"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/videos/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The MP4 of a ready video */
+        get: operations["getVideoContent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhook endpoints (no secrets) */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook endpoint (the signing secret is shown once)
+         * @description Deliveries follow Standard Webhooks: headers webhook-id, webhook-timestamp and webhook-signature (v1,<base64 HMAC-SHA256 of "id.timestamp.body">). Each delivery is stored before it is sent, retried with backoff on errors, timeouts and non-2xx answers (LIKENESS_WEBHOOK_RETRY_S), and resumed after a restart.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint; its pending deliveries are cancelled */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deliveries to an endpoint, oldest first, with every attempt */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -527,7 +654,7 @@ export interface components {
             width: number;
             height: number;
         };
-        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, model-failed, model-unavailable, turn-in-progress, livekit-unavailable, unsupported-audio, audio-too-long, no-speech, recognition-failed, recognizer-unavailable, encoding-failed, internal-error. */
+        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, model-failed, model-unavailable, turn-in-progress, livekit-unavailable, unsupported-audio, audio-too-long, no-speech, recognition-failed, recognizer-unavailable, invalid-webhook-url, video-not-ready, encoding-failed, internal-error. */
         Problem: {
             /**
              * @description Stable URI naming the kind of error.
@@ -967,6 +1094,74 @@ export interface components {
             available: boolean;
             /** @description A short spoken preview (WAV). */
             sample_url: string;
+        };
+        Video: {
+            id: string;
+            session_id: string;
+            character_id: string;
+            /** @enum {string} */
+            status: "rendering" | "ready" | "failed";
+            /**
+             * @description Where the MP4 is, once ready: GET it with the same API key.
+             * @example /v1/videos/vid_01hz8x4m2k3n5p6q7r8s9t0v1w/content
+             */
+            url: string;
+            duration_s: number | null;
+            frames: number | null;
+            bytes: number | null;
+            error: {
+                type: string;
+                detail: string;
+            } | null;
+            created_at: string;
+            finished_at: string | null;
+            /** @description When the video is deleted (LIKENESS_VIDEO_RETENTION_H). */
+            expires_at: string;
+        };
+        WebhookWithSecret: components["schemas"]["Webhook"] & {
+            /** @description Signing secret ("whsec_" + base64), shown only here. Verify deliveries with any Standard Webhooks library. */
+            secret: string;
+        };
+        Webhook: {
+            id: string;
+            url: string;
+            events: ("session.started" | "session.ended" | "video.ready" | "video.failed" | "usage.threshold")[];
+            description: string | null;
+            created_at: string;
+        };
+        CreateWebhookRequest: {
+            /**
+             * @description http(s) URL that receives POSTed events; its host name must resolve.
+             * @example https://example.com/hooks/likeness
+             */
+            url: string;
+            /** @description session.started, session.ended (with media seconds), video.ready, video.failed, usage.threshold (80 % and 100 % of a session’s media cap). */
+            events: ("session.started" | "session.ended" | "video.ready" | "video.failed" | "usage.threshold")[];
+            description?: string;
+        };
+        WebhookDelivery: {
+            /** @description Also the webhook-id header: the same on every attempt. */
+            id: string;
+            webhook_id: string;
+            /** @enum {string} */
+            event: "session.started" | "session.ended" | "video.ready" | "video.failed" | "usage.threshold";
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed" | "cancelled";
+            attempts: {
+                at: string;
+                /** @description The receiver’s HTTP status, if it answered. */
+                status?: number;
+                /** @description Why no answer came (refused, timed out, ...). */
+                error?: string;
+                ms: number;
+            }[];
+            next_attempt_at: string | null;
+            created_at: string;
+            finished_at: string | null;
+            /** @description The body that was (or will be) sent. */
+            payload: {
+                [key: string]: unknown;
+            };
         };
     };
     responses: never;
@@ -2403,6 +2598,418 @@ export interface operations {
                 };
             };
             /** @description No such voice */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createVideo: {
+        parameters: {
+            query?: {
+                /** @description true: answer once the video is ready or failed. */
+                wait?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateRequest"];
+            };
+        };
+        responses: {
+            /** @description Ready (wait=true) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Video"];
+                };
+            };
+            /** @description Accepted: rendering */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Video"];
+                };
+            };
+            /** @description Invalid fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session’s media cap is used up */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such session */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Session ended, expired, or not on_demand */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Text too long, unsupported characters or unknown voice */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Renders at capacity: retry after the Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description wait=true: the speech engine failed on this text */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getVideo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Video id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The video */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Video"];
+                };
+            };
+            /** @description No such video */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteVideo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Video id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such video */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still rendering */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listVideos: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-100). */
+                limit?: number;
+                /** @description next_cursor from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of videos */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Video"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+        };
+    };
+    getVideoContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Video id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The video */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": Blob;
+                };
+            };
+            /** @description No such video */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still rendering, or failed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Webhook"][];
+                    };
+                };
+            };
+            /** @description Only admin (or operator) keys manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            /** @description Invalid fields or unknown events */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only admin (or operator) keys manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The URL cannot receive webhooks (not http(s), credentials, host does not resolve) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Only admin (or operator) keys manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-100). */
+                limit?: number;
+                /** @description next_cursor from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookDelivery"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Only admin (or operator) keys manage webhooks */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook */
             404: {
                 headers: {
                     [name: string]: unknown;
