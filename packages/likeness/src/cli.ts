@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { seedFrom } from './animation/random.ts';
 import { loadConfig } from './config.ts';
 import { Problem } from './errors.ts';
+import { MCP_USAGE, runStdioMcp } from './mcp/stdio.ts';
 import { contactSheet, type SheetFrame } from './media/contact-sheet.ts';
 import { renderUtteranceVideo } from './media/utterance-video.ts';
 import type { Mood } from './persona/persona.ts';
@@ -115,8 +116,9 @@ async function say(argv: string[]) {
 
 const [command, ...rest] = process.argv.slice(2);
 try {
-  if (command !== 'say') throw new Error(USAGE);
-  await say(rest);
+  if (command === 'say') await say(rest);
+  else if (command === 'mcp') await runStdioMcp(rest);
+  else throw new Error(`${USAGE}\n${MCP_USAGE}`);
 } catch (err) {
   console.error(err instanceof Problem ? `${err.slug}: ${err.message}` : (err as Error).message);
   process.exitCode = 1;

@@ -12,6 +12,7 @@ import { registerCharacterRoutes } from './routes/characters.ts';
 import { registerConversationRoutes } from './routes/conversation.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerAnimationRoutes, registerGenerateRoutes } from './routes/generate.ts';
+import { registerMcpRoute } from './routes/mcp.ts';
 import { MAX_SDP_BYTES, registerRealtimeRoutes } from './routes/realtime.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerTenancyRoutes } from './routes/tenancy.ts';
@@ -43,6 +44,9 @@ function bodyLimitFor(config: Config) {
   const audio = config.limits.maxAudioBytes + 64 * 1024;
   return (method: string, path: string, contentType: string) => {
     if (method === 'POST' && path === '/v1/characters') return { bytes: upload, what: 'A character upload' };
+    // MCP's create_character may carry the portrait inline, as a base64 data: URL.
+    if (method === 'POST' && path === '/mcp')
+      return { bytes: Math.ceil((config.limits.maxImageBytes * 4) / 3) + 64 * 1024, what: 'An MCP request' };
     if (
       method === 'POST' &&
       /^\/v1\/sessions\/[^/]+\/messages$/.test(path) &&
@@ -148,6 +152,7 @@ export function createApp(services: () => Services) {
   registerVoiceRoutes(app, services);
   registerVideoRoutes(app, services);
   registerWebhookRoutes(app, services);
+  registerMcpRoute(app, services, API_INFO.version);
 
   const spec = () => app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO });
   registerDiscoveryRoutes(app, { services, spec: spec as never, startedAt });

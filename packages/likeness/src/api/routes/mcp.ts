@@ -1,0 +1,64 @@
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { Hono } from 'hono';
+import { Problem } from '../../errors.ts';
+import { LikenessApi } from '../../mcp/api-client.ts';
+import { createMcpServer } from '../../mcp/mcp-server.ts';
+import type { Services } from '../../services.ts';
+import type { Api } from '../types.ts';
+
+/**
+ * MCP over Streamable HTTP at /mcp, stateless: every POST carries the API key (Bearer, as /v1 does), and
+ * gets a fresh MCP server whose tools call this same app in-process with that key. Nothing is kept between
+ * requests, so any number of agents can use it and a restart loses nothing.
+ */
+export function registerMcpRoute(app: Api, services: () => Services, version: string) {
+  app.all('/mcp', async (c) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match || match[1]!.startsWith('lst_'))
+      throw new Problem(
+        'unauthorized',
+        'Send your API key as "Authorization: Bearer <key>" (session tokens do not open /mcp).',
+      );
+    if (!(await services().tenancy.authenticate(match[1]!)))
+      throw new Problem('unauthorized', 'The API key is unknown or has been revoked.');
+    const origin = new URL(c.req.url).origin;
+    const api = new LikenessApi(
+      (path, init) =>
+        Promise.resolve(
+          (app as unknown as Hono).request(path, {
+            ...init,
+            headers: { ...(init.headers as Record<string, string>), authorization: header },
+          }),
+        ),
+      origin,
+    );
+    const server = createMcpServer({
+      api,
+      version,
+      portraits: {
+        allowLocalFiles: false,
+        allowPrivateUrls: false,
+        maxBytes: services().config.limits.maxImageBytes,
+      },
+    });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
+    await server.connect(transport);
+    try {
+      let parsedBody: unknown;
+      if (c.req.method === 'POST') {
+        try {
+          parsedBody = await c.req.json();
+        } catch {
+          throw new Problem('validation-error', 'The body is not JSON (MCP sends JSON-RPC messages).');
+        }
+      }
+      return await transport.handleRequest(c.req.raw, parsedBody === undefined ? {} : { parsedBody });
+    } finally {
+      await server.close();
+    }
+  });
+}
