@@ -119,4 +119,63 @@ describe('animation track', () => {
       undefined,
     );
   });
+
+  it('streams a live session’s frames (SSE, with a session token): blendshapes move with the speech', async () => {
+    const id = await session('realtime');
+    const token = await t.client.createSessionToken({ path: { id } });
+    const res = await fetch(`${t.server.url}/v1/sessions/${id}/animation/stream?token=${token.token}`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    // biome-ignore lint/suspicious/noExplicitAny: events are read by their documented shape
+    const events: { event: string; data: any }[] = [];
+    let buffer = '';
+    let spoke = false;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let cut = buffer.indexOf('\n\n');
+      while (cut >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data) events.push({ event, data: JSON.parse(data) });
+        cut = buffer.indexOf('\n\n');
+      }
+      const frames = events.filter((e) => e.event === 'frame');
+      if (!spoke && frames.length >= 5) {
+        spoke = true;
+        await t.client.speak({ path: { id }, body: { text: 'Hello, how are you?' } });
+      }
+      if (frames.length >= 90) break;
+    }
+    await reader.cancel();
+    assert.equal(events[0]!.event, 'session.state');
+    const names = events.find((e) => e.event === 'animation.names')!.data;
+    assert.equal(names.names.length, 52);
+    const frames = events.filter((e) => e.event === 'frame').map((e) => e.data);
+    assert.ok(frames.length >= 90, `${frames.length} frames`);
+    // Consecutive frames, 40 ms apart on the session's audio clock.
+    for (let i = 1; i < frames.length; i++) {
+      assert.equal(frames[i].n, frames[i - 1].n + 1);
+      assert.ok(Math.abs(frames[i].t - frames[i - 1].t - 0.04) < 0.002);
+    }
+    const jaw = names.names.indexOf('jawOpen');
+    const open = Math.max(...frames.map((f) => f.weights[jaw]));
+    assert.ok(open > 0.3, `jawOpen peaked at ${open}`);
+    assert.ok(frames.every((f) => f.weights.length === 52 && f.head.length === 3));
+    // The token opens this stream only.
+    const other = await session('realtime');
+    assert.equal(
+      (await fetch(`${t.server.url}/v1/sessions/${other}/animation/stream?token=${token.token}`)).status,
+      401,
+    );
+    assert.equal(
+      (await fetch(`${t.server.url}/v1/sessions/${other}/animation/stream?token=${ADMIN_KEY}`)).status,
+      401,
+    );
+  });
 });

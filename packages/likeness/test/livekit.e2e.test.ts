@@ -53,7 +53,14 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000) {
 
 /** A subscriber that counts what it receives from the avatar. */
 function watch(room: Room) {
-  const got = { videoFrames: 0, width: 0, audioFrames: 0, loudAudioFrames: 0 };
+  const got = { videoFrames: 0, width: 0, audioFrames: 0, loudAudioFrames: 0, animationFrames: 0, maxJaw: 0 };
+  // Each frame's blendshapes on the data topic, for 3D clients (jawOpen is weight 17, ARKit order).
+  room.on(RoomEvent.DataReceived, (payload: Uint8Array, _from?: unknown, _kind?: unknown, topic?: string) => {
+    if (topic !== 'likeness.animation') return;
+    const frame = JSON.parse(new TextDecoder().decode(payload)) as { weights: number[] };
+    got.animationFrames++;
+    got.maxJaw = Math.max(got.maxJaw, frame.weights[17] ?? 0);
+  });
   room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
     void (async () => {
       if (track.kind === TrackKind.KIND_VIDEO) {
@@ -163,11 +170,13 @@ describe('LiveKit', () => {
     });
     await t.client.speak({ path: { id: s.id }, body: { text: 'Hello from the LiveKit room.' } });
     await until('speech to arrive', () => got.loudAudioFrames > 20);
+    await until('the mouth to open in the animation data', () => got.maxJaw > 0.3);
     assert.equal(got.width, 512);
     const before = got.videoFrames;
     await sleep(1000);
     const fps = got.videoFrames - before;
     assert.ok(fps >= 15, `video keeps coming at about 25 fps (got ${fps} in 1 s)`);
+    assert.ok(got.animationFrames >= 25, `${got.animationFrames} animation frames on likeness.animation`);
 
     // Ending the session takes the avatar out of the room.
     let left = false;

@@ -25,6 +25,7 @@ const TOOLS = [
 ];
 
 type Result = Awaited<ReturnType<Client['callTool']>>;
+// biome-ignore lint/suspicious/noExplicitAny: the tests read tool results by their documented shape
 const structured = (r: Result) => r.structuredContent as Record<string, any>;
 /** A tool error's problem: its text is {"problem": {type, status, detail}}. */
 const problemIn = (r: Result) => {

@@ -124,3 +124,20 @@ export function headPose(p: FrameParams): [number, number, number] {
     Math.round(p.headRoll * 100) / 100,
   ];
 }
+
+/** One frame of a live session's animation, as streamed to clients that draw their own face. */
+export interface AnimationFrame {
+  /** Frame number since the session's clock started. */
+  n: number;
+  /** Session audio time of this frame, seconds: the audio sent with it starts here. */
+  t: number;
+  viseme: string;
+  /** ARKit weights in ARKIT_BLENDSHAPES order. */
+  weights: number[];
+  /** Head rotation, degrees: yaw, pitch, roll. */
+  head: [number, number, number];
+}
+
+export function animationFrame(n: number, t: number, p: FrameParams): AnimationFrame {
+  return { n, t: Math.round(t * 1000) / 1000, viseme: p.viseme, weights: arkitWeights(p), head: headPose(p) };
+}

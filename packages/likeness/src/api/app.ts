@@ -113,9 +113,9 @@ export function createApp(services: () => Services) {
 
   app.use('/v1/*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
-    // EventSource cannot send headers: the events stream also takes ?token=, but only a session token.
+    // EventSource cannot send headers: the event streams also take ?token=, but only a session token.
     // API keys never go in URLs (they end up in logs, histories and Referer headers).
-    const query = c.req.path.endsWith('/events') ? c.req.query('token') : undefined;
+    const query = /\/(events|animation\/stream)$/.test(c.req.path) ? c.req.query('token') : undefined;
     if (query !== undefined && !query.startsWith('lst_')) {
       throw new Problem(
         'unauthorized',
@@ -128,7 +128,7 @@ export function createApp(services: () => Services) {
     if (credential.startsWith('lst_')) {
       // A session token opens its own session's media (WHEP, events) and nothing else.
       const claims = services().tokens.verify(credential);
-      const scoped = new RegExp(`^/v1/sessions/${claims?.sid}/(whep(/[^/]+)?|events)$`);
+      const scoped = new RegExp(`^/v1/sessions/${claims?.sid}/(whep(/[^/]+)?|events|animation/stream)$`);
       if (!claims || !scoped.test(c.req.path)) {
         throw new Problem('unauthorized', 'The session token is expired, invalid, or not for this resource.');
       }

@@ -153,8 +153,15 @@ export class LiveMedia {
         releaseInput: (source) => this.releaseInput(`livekit:${source}`),
         audienceChanged: (count) => {
           this.livekitAudience = count;
-          if (count > 0 && !detach) detach = this.media.attach(avatar);
-          else if (count === 0 && detach) {
+          if (count > 0 && !detach) {
+            // Video and audio tracks, and each frame's blendshapes on the data topic for 3D clients.
+            const video = this.media.attach(avatar);
+            const animation = this.media.onAnimationFrame((frame) => avatar.animation(frame));
+            detach = () => {
+              video();
+              animation();
+            };
+          } else if (count === 0 && detach) {
             detach();
             detach = undefined;
           }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { AnimationTrack } from '../animation/animation-track.ts';
+import { type AnimationFrame, animationFrame } from '../animation/blendshapes.ts';
 import type { FrameParams } from '../animation/frame-params.ts';
 import type { TimedViseme } from '../animation/visemes.ts';
 import { newId } from '../ids.ts';
@@ -128,6 +129,8 @@ export function speechSynthesizer(speech: SpeechService): Synthesizer {
  */
 export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> {
   private readonly sinks = new Set<MediaSink>();
+  /** Clients that draw their own face: each frame's blendshapes, as the frame goes out. */
+  private readonly frameListeners = new Set<(frame: AnimationFrame) => void>();
   private readonly queue: Utterance[] = [];
   /** The session's animation track, on session audio time: utterances' visemes are appended as they play. */
   private readonly track: AnimationTrack;
@@ -174,6 +177,13 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
     this.sinks.add(sink);
     this.start();
     return () => this.sinks.delete(sink);
+  }
+
+  /** Every frame's animation (ARKit weights, head pose) from now on, at the moment its audio goes out. */
+  onAnimationFrame(listener: (frame: AnimationFrame) => void): () => void {
+    this.frameListeners.add(listener);
+    this.start();
+    return () => this.frameListeners.delete(listener);
   }
 
   speak(text: string, opts: SpeakOptions): string {
@@ -321,8 +331,19 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   }
 
   private sendFrame(n: number) {
-    if (this.sinks.size === 0) return; // nobody watching: keep the clock, skip the pixels
+    if (this.sinks.size === 0 && this.frameListeners.size === 0) return; // nobody watching: skip the pixels
     const params: FrameParams = this.track.at(this.timeS);
+    if (this.frameListeners.size) {
+      const frame = animationFrame(n, this.timeS, params);
+      for (const listener of this.frameListeners) {
+        try {
+          listener(frame);
+        } catch {
+          // A subscriber's failure is its own: the clock goes on.
+        }
+      }
+    }
+    if (this.sinks.size === 0) return;
     const beep = this.isBeepFrame(this.position);
     const frames = this.opts.frames;
     if (!frames.renderAsync) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AnimationFrame } from '../animation/blendshapes.ts';
 import { seedFrom } from '../animation/random.ts';
 import type { CharacterService } from '../characters/character-service.ts';
 import type { Config } from '../config.ts';
@@ -318,6 +319,16 @@ export class LiveSessions {
     const live = await this.media(tenantId, sessionId);
     live.media.on('event', listener);
     return () => live.media.off('event', listener);
+  }
+
+  /** Each frame's blendshapes as it goes out (clients that draw their own face). */
+  async subscribeAnimation(
+    tenantId: string,
+    sessionId: string,
+    listener: (frame: AnimationFrame) => void,
+  ): Promise<() => void> {
+    const live = await this.media(tenantId, sessionId);
+    return live.media.onAnimationFrame(listener);
   }
 
   private startMetering(tenantId: string, sessionId: string, live: LiveMedia): void {

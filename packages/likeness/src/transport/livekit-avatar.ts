@@ -1,5 +1,6 @@
 import type * as Rtc from '@livekit/rtc-node';
 import type { Logger } from 'pino';
+import type { AnimationFrame } from '../animation/blendshapes.ts';
 import type { Chunk, MediaEvent, MediaSink } from '../realtime/media-session.ts';
 import { FPS, SAMPLE_RATE } from '../realtime/media-session.ts';
 import { type PcmFormat, pcmChunks } from '../realtime/pcm-stream.ts';
@@ -71,6 +72,9 @@ export function holdLiveKit(): () => Promise<void> {
  * such utterance answers `lk.playback_started` when its first sample goes out and `lk.playback_finished`
  * exactly once, with the seconds actually played.
  */
+/** The data topic live frames' blendshapes are published on (JSON: AnimationFrame). */
+export const ANIMATION_TOPIC = 'likeness.animation';
+
 export class LiveKitAvatar implements MediaSink {
   private readonly agentUtterances = new Map<string, string>(); // utterance id -> agent identity
   private readonly pendingRpcs = new Set<Promise<void>>();
@@ -209,6 +213,26 @@ export class LiveKitAvatar implements MediaSink {
       if (!this.closed) this.sendVideo(held, size);
       this.heldFrames.give(held);
     }, wait);
+  }
+
+  /**
+   * Each frame's blendshapes on the data topic `likeness.animation` (lossy: a late frame is worth nothing),
+   * held exactly as long as the video frame it belongs to, so a 3D client driving its own face from it stays
+   * on the sound it hears from the audio track.
+   */
+  animation(frame: AnimationFrame): void {
+    if (this.closed) return;
+    const payload = new TextEncoder().encode(JSON.stringify(frame));
+    const send = () =>
+      this.room.localParticipant
+        ?.publishData(payload, { reliable: false, topic: ANIMATION_TOPIC })
+        .catch(() => undefined);
+    const wait = this.audioSource.queuedDuration;
+    if (wait < MIN_VIDEO_HOLD_MS) void send();
+    else
+      setTimeout(() => {
+        if (!this.closed) void send();
+      }, wait);
   }
 
   private sendVideo(rgba: Uint8Array, size: number) {

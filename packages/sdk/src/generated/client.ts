@@ -65,6 +65,9 @@ export function createLikenessClient(options: ClientOptions) {
     /** End a WHEP connection (DELETE /v1/sessions/{id}/whep/{peer}) */
     whepDisconnect: (args: { path: operations['whepDisconnect']['parameters']['path'] }): Promise<void> =>
       request<void>(options, { method: 'DELETE', path: '/v1/sessions/{id}/whep/{peer}', body: 'none', response: 'none' }, args ?? {}),
+    /** Server-Sent Events: each live frame’s ARKit blendshapes and head pose, for clients with their own face (GET /v1/sessions/{id}/animation/stream) */
+    sessionAnimationStream: (args: { path: operations['sessionAnimationStream']['parameters']['path'] }): Promise<Blob> =>
+      request<Blob>(options, { method: 'GET', path: '/v1/sessions/{id}/animation/stream', body: 'none', response: 'binary' }, args ?? {}),
     /** Server-Sent Events: utterance.queued/started/finished, session.state, metrics; user.transcript, reply.delta, reply.finished, reply.failed (GET /v1/sessions/{id}/events) */
     sessionEvents: (args: { path: operations['sessionEvents']['parameters']['path'] }): Promise<Blob> =>
       request<Blob>(options, { method: 'GET', path: '/v1/sessions/{id}/events', body: 'none', response: 'binary' }, args ?? {}),

@@ -278,6 +278,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sessions/{id}/animation/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-Sent Events: each live frame’s ARKit blendshapes and head pose, for clients with their own face
+         * @description First `animation.names` {names: the 52 ARKit names, fps}, then one `frame` event per video frame: {n, t (session audio time, s), viseme, weights (in names order), head [yaw, pitch, roll] degrees}, sent as the frame’s audio leaves the server, so it plays in step with the session’s audio track (WHEP or LiveKit; in LiveKit rooms the same frames are on the data topic likeness.animation). A slow reader loses the oldest frames, never the newest. Browsers may pass the session token as ?token=.
+         */
+        get: operations["sessionAnimationStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions/{id}/events": {
         parameters: {
             query?: never;
@@ -2094,6 +2114,47 @@ export interface operations {
             };
             /** @description No such connection */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sessionAnimationStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No such session */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a realtime session, or it has ended */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,11 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
+import { ARKIT_BLENDSHAPES } from '../../animation/blendshapes.ts';
 import { Problem } from '../../errors.ts';
+import { FPS } from '../../realtime/media-session.ts';
 import type { Services } from '../../services.ts';
+import { isLive } from '../../sessions/lifecycle.ts';
 import { SESSION_TOKEN_TTL_S } from '../../tenancy/session-token.ts';
 import { hasControlCharacters } from '../input-rules.ts';
 import { IdParam, problemResponse } from '../schemas.ts';
+import { sessionEventStream } from '../session-stream.ts';
 import { type Api, type AppEnv, SECURITY } from '../types.ts';
 
 const tags = ['Realtime'];
@@ -165,6 +168,28 @@ const events = createRoute({
   },
 });
 
+const animationStream = createRoute({
+  method: 'get',
+  path: '/v1/sessions/{id}/animation/stream',
+  operationId: 'sessionAnimationStream',
+  summary:
+    'Server-Sent Events: each live frame’s ARKit blendshapes and head pose, for clients with their own face',
+  description:
+    'First `animation.names` {names: the 52 ARKit names, fps}, then one `frame` event per video frame: ' +
+    '{n, t (session audio time, s), viseme, weights (in names order), head [yaw, pitch, roll] degrees}, sent ' +
+    'as the frame’s audio leaves the server, so it plays in step with the session’s audio track (WHEP or ' +
+    'LiveKit; in LiveKit rooms the same frames are on the data topic likeness.animation). A slow reader loses ' +
+    'the oldest frames, never the newest. Browsers may pass the session token as ?token=.',
+  tags,
+  security: SECURITY,
+  request: { params: sessionId },
+  responses: {
+    200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'Event stream' },
+    404: problemResponse('No such session'),
+    409: problemResponse('Not a realtime session, or it has ended'),
+  },
+});
+
 export function registerRealtimeRoutes(app: Api, services: () => Services) {
   app.openapi(token, async (c) => {
     const s = services();
@@ -227,6 +252,21 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
     return c.body(null, 204);
   });
 
+  app.openapi(animationStream, (async (c: Context<AppEnv>) => {
+    const s = services();
+    const id = c.req.param('id')!;
+    const tenantId = c.get('auth').tenantId;
+    const session = await s.live.authorize(tenantId, id);
+    return sessionEventStream(c, s, session, {
+      droppable: 'frame',
+      maxQueued: 50,
+      subscribe: async (push) => {
+        push('animation.names', { names: ARKIT_BLENDSHAPES, head: ['yaw', 'pitch', 'roll'], fps: FPS });
+        return s.live.subscribeAnimation(tenantId, id, (frame) => push('frame', frame));
+      },
+    });
+  }) as never);
+
   app.openapi(events, (async (c: Context<AppEnv>) => {
     const s = services();
     const id = c.req.param('id')!;
@@ -234,58 +274,17 @@ export function registerRealtimeRoutes(app: Api, services: () => Services) {
     const session = await s.sessions.get(tenantId, id);
     if (session.mode !== 'realtime')
       throw new Problem('wrong-session-mode', `Session ${id} is not a realtime session.`);
-    return streamSSE(c, async (stream) => {
-      const queue: { event: string; data: string }[] = [];
-      let wake: (() => void) | undefined;
-      const push = (event: string, data: unknown) => {
-        queue.push({ event, data: JSON.stringify(data) });
-        wake?.();
-      };
-      push('session.state', { status: session.status });
-      const unsubscribeMedia =
-        session.status === 'created' || session.status === 'active'
+    return sessionEventStream(c, s, session, {
+      subscribe: async (push) => {
+        const unsubscribeMedia = isLive(session.status)
           ? await s.live.subscribe(tenantId, id, (e) => push(e.type, e))
           : () => undefined;
-      const unsubscribeConversation = s.conversations.subscribe(id, (e) => push(e.type, e));
-      const unsubscribe = () => {
-        unsubscribeMedia();
-        unsubscribeConversation();
-      };
-      const onTransition = (e: { session: { id: string; status: string; end_reason: string | null } }) => {
-        if (e.session.id === id)
-          push('session.state', { status: e.session.status, reason: e.session.end_reason });
-      };
-      s.sessions.on('transition', onTransition);
-      let open = true;
-      const stop = () => {
-        open = false;
-        wake?.();
-      };
-      stream.onAbort(stop);
-      // Shutdown ends every stream, whether or not its client is still reading.
-      s.stopping.addEventListener('abort', stop, { once: true });
-      try {
-        while (open) {
-          while (queue.length) {
-            const item = queue.shift()!;
-            await stream.writeSSE(item);
-            if (item.event === 'session.state' && /"(ended|expired)"/.test(item.data)) open = false;
-          }
-          if (!open) break;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            // A comment line keeps proxies from closing an idle stream; the timer never holds the process.
-            setTimeout(resolve, 15_000).unref();
-          });
-          wake = undefined;
-          if (stream.aborted || stream.closed) break;
-          if (open && queue.length === 0) await stream.write(': keep-alive\n\n');
-        }
-      } finally {
-        unsubscribe();
-        s.sessions.off('transition', onTransition);
-        s.stopping.removeEventListener('abort', stop);
-      }
+        const unsubscribeConversation = s.conversations.subscribe(id, (e) => push(e.type, e));
+        return () => {
+          unsubscribeMedia();
+          unsubscribeConversation();
+        };
+      },
     });
   }) as never);
 }
