@@ -178,4 +178,41 @@ describe('animation track', () => {
       401,
     );
   });
+
+  it('the example page draws its own face from the track, in step with the audio', async () => {
+    const { launchChromium } = await import('./helpers/browser.ts');
+    const chromium = await launchChromium();
+    try {
+      const page = await chromium.browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      await page.goto(`${t.server.url}/examples/animation-face`);
+      await page.fill('#key', ADMIN_KEY);
+      await page.dispatchEvent('#key', 'change');
+      await page.waitForSelector('#character option[value^="chr_"]', { state: 'attached' });
+      await page.fill('#text', 'Open wide, say ah, and then go home.');
+      await page.click('#speak');
+      await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Speaking…');
+      // While it plays, the drawn frame advances with audio.currentTime and the jaw opens.
+      let maxJaw = 0;
+      const seen = new Set<number>();
+      for (let i = 0; i < 40; i++) {
+        const { frame, jaw } = await page.$eval('#face', (c) => ({
+          frame: Number((c as HTMLCanvasElement).dataset.frame),
+          jaw: Number((c as HTMLCanvasElement).dataset.jaw),
+        }));
+        seen.add(frame);
+        maxJaw = Math.max(maxJaw, jaw);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(seen.size > 10, `${seen.size} different frames drawn`);
+      assert.ok(maxJaw > 0.3, `jaw opened to ${maxJaw}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await chromium.close();
+    }
+  });
 });

@@ -144,4 +144,10 @@ export function registerDiscoveryRoutes(
     'utf8',
   );
   app.get('/', async (c) => c.html(await studio));
+  // A page that draws its own face from the animation track: the example for 3D and 2D clients.
+  const faceExample = fs.readFile(
+    path.join(path.dirname(fileURLToPath(import.meta.url)), '../examples/animation-face.html'),
+    'utf8',
+  );
+  app.get('/examples/animation-face', async (c) => c.html(await faceExample));
 }
