@@ -64,9 +64,11 @@ export async function exportAnimation(
   const visemes: AnimationExport['visemes'] = [];
   let samples = 0;
   let sampleRate = 0;
+  // All of it is wanted at once: later sentences are synthesised beside the current one.
   for await (const chunk of services.speech.stream(req.text, voice, {
     mood,
     rate: req.rate,
+    lookahead: 2,
     ...(signal ? { signal } : {}),
   })) {
     sampleRate = chunk.sampleRate;

@@ -5,8 +5,9 @@ import { visemesFromAudio } from './audio-visemes.ts';
 import type { FliteEngine } from './flite-engine.ts';
 import type { KokoroEngine } from './kokoro/kokoro-engine.ts';
 import type { OpenAiSpeechEngine } from './openai-speech.ts';
+import { prefetch } from './prefetch.ts';
 import { splitForSpeech, validateSpeechText } from './text.ts';
-import type { SpeechEngine, TimedPhoneme } from './types.ts';
+import type { SpeechChunk, SpeechEngine, TimedPhoneme } from './types.ts';
 import { FLITE_VOICES, KOKORO_VOICES, parseVoice, type VoiceInfo, type VoiceRef } from './voice-catalog.ts';
 import { wavFile } from './wav.ts';
 
@@ -195,47 +196,65 @@ export class SpeechService {
       maxChars?: number;
       rate?: number | undefined;
       mood?: Mood | undefined;
+      /**
+       * Sentences synthesised ahead of the one being read, at once (engine processes permitting). For batch
+       * consumers (the animation track), whose total time is the point; live speech keeps 0 so that nothing
+       * competes with the first clause for the CPU.
+       */
+      lookahead?: number;
     } = {},
   ): AsyncGenerator<UtteranceChunk> {
     const { sentences, engine } = this.prepare(text, voice, opts);
     const speaking = this.effectiveVoice(voice);
     const speed = deliveryRate(opts.mood, opts.rate);
-    let position = 0; // samples already placed by earlier sentences
-    let rate = 0;
-    for (const [index, sentence] of sentences.entries()) {
-      if (opts.signal?.aborted) return;
-      let sentenceEnd = position;
-      for await (const chunk of engine.synthesize({
-        text: sentence,
+    const synthesize = (index: number) =>
+      engine.synthesize({
+        text: sentences[index]!,
         voice: speaking,
         ...(speed !== 1 ? { rate: speed } : {}),
         ...(index === 0 ? { urgent: true } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
-      })) {
-        if (rate && chunk.sampleRate !== rate)
-          throw new Problem('speech-failed', 'The speech engine changed sample rate mid-utterance.');
-        rate = chunk.sampleRate;
-        const startSample = position + chunk.startSample;
-        const offsetS = startSample / rate;
-        const shift = <T extends { start: number; end: number }>(x: T): T => ({
-          ...x,
-          start: x.start + offsetS,
-          end: x.end + offsetS,
-        });
-        yield {
-          samples: chunk.samples,
-          sampleRate: rate,
-          startSample,
-          visemes: chunk.phonemes
-            ? phonemesToVisemes(chunk.phonemes).map(shift)
-            : visemesFromAudio(chunk.samples, rate, offsetS, STREAM_LEVELS),
-          ...(chunk.phonemes ? { phonemes: chunk.phonemes.map(shift) } : {}),
-          text: chunk.text,
-          visemeSource: chunk.phonemes ? 'phonemes' : 'audio',
-        };
-        sentenceEnd = Math.max(sentenceEnd, startSample + chunk.samples.length);
+      });
+    const ahead = new Map<number, ReturnType<typeof prefetch<SpeechChunk>>>();
+    const lookahead = opts.lookahead ?? 0;
+    let position = 0; // samples already placed by earlier sentences
+    let rate = 0;
+    try {
+      for (const index of sentences.keys()) {
+        if (opts.signal?.aborted) return;
+        for (let k = index + 1; k <= index + lookahead && k < sentences.length; k++)
+          if (!ahead.has(k)) ahead.set(k, prefetch(synthesize(k)));
+        const source = ahead.get(index) ?? synthesize(index);
+        ahead.delete(index);
+        let sentenceEnd = position;
+        for await (const chunk of source) {
+          if (rate && chunk.sampleRate !== rate)
+            throw new Problem('speech-failed', 'The speech engine changed sample rate mid-utterance.');
+          rate = chunk.sampleRate;
+          const startSample = position + chunk.startSample;
+          const offsetS = startSample / rate;
+          const shift = <T extends { start: number; end: number }>(x: T): T => ({
+            ...x,
+            start: x.start + offsetS,
+            end: x.end + offsetS,
+          });
+          yield {
+            samples: chunk.samples,
+            sampleRate: rate,
+            startSample,
+            visemes: chunk.phonemes
+              ? phonemesToVisemes(chunk.phonemes).map(shift)
+              : visemesFromAudio(chunk.samples, rate, offsetS, STREAM_LEVELS),
+            ...(chunk.phonemes ? { phonemes: chunk.phonemes.map(shift) } : {}),
+            text: chunk.text,
+            visemeSource: chunk.phonemes ? 'phonemes' : 'audio',
+          };
+          sentenceEnd = Math.max(sentenceEnd, startSample + chunk.samples.length);
+        }
+        position = sentenceEnd;
       }
-      position = sentenceEnd;
+    } finally {
+      for (const pending of ahead.values()) pending.cancel();
     }
   }
 }
