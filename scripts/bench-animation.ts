@@ -32,7 +32,7 @@ const port = 20_000 + Math.floor(Math.random() * 20_000);
 const server = await startBenchServer({
   dataDir,
   port,
-  env: { LIKENESS_WEBHOOK_RETRY_S: '1,1,1' },
+  env: { LIKENESS_WEBHOOK_RETRY_S: '1,1,1', LIKENESS_WEBHOOK_ALLOW_PRIVATE_URLS: '1' },
 });
 const api = benchApi(server.base);
 const post = (p: string, body: unknown) =>

@@ -35,6 +35,8 @@ export interface WebhookConfig {
   concurrency: number;
   /** Endpoints per tenant. */
   maxPerTenant: number;
+  /** Receivers on private or loopback addresses (the server's own network) are refused unless this is set. */
+  allowPrivateUrls: boolean;
 }
 
 export interface LiveKitConfig {
@@ -279,6 +281,7 @@ export function loadConfig(env: Env = process.env): Config {
       retryScheduleS: secondsList(env, 'LIKENESS_WEBHOOK_RETRY_S', DEFAULT_RETRY_SCHEDULE_S),
       concurrency: int(env, 'LIKENESS_WEBHOOK_CONCURRENCY', 8, 1, 256),
       maxPerTenant: int(env, 'LIKENESS_MAX_WEBHOOKS', 20, 1, 1000),
+      allowPrivateUrls: env.LIKENESS_WEBHOOK_ALLOW_PRIVATE_URLS === '1',
     },
     videoRetentionH: int(env, 'LIKENESS_VIDEO_RETENTION_H', 72, 1, 24 * 365),
   };

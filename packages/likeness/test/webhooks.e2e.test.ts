@@ -9,7 +9,11 @@ import { Webhook } from 'standardwebhooks';
 import { ADMIN_KEY, startTestServer, type TestServer } from './helpers/test-server.ts';
 import { closedPort, type Received, startReceiver } from './helpers/webhook-receiver.ts';
 
-const FAST_RETRIES = { LIKENESS_WEBHOOK_RETRY_S: '0.2,0.5,1,1,1,1' };
+// The receivers here are on loopback, which a server refuses unless the operator allows it.
+const FAST_RETRIES = {
+  LIKENESS_WEBHOOK_RETRY_S: '0.2,0.5,1,1,1,1',
+  LIKENESS_WEBHOOK_ALLOW_PRIVATE_URLS: '1',
+};
 
 const payload = (r: Received) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> };
 
@@ -157,6 +161,21 @@ describe('webhooks and stored videos', () => {
     assert.equal((await api('DELETE', '/v1/webhooks/wh_nope')).status, 404);
     const after = ((await (await api('GET', '/v1/webhooks')).json()) as { data: unknown[] }).data.length;
     assert.equal(after, before);
+    // By default a server does not call its own network for a tenant.
+    const strict = await startTestServer();
+    try {
+      for (const url of ['http://127.0.0.1:9/hook', 'http://localhost/hook', 'http://10.1.2.3/hook']) {
+        const res = await fetch(`${strict.server.url}/v1/webhooks`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ url, events: ['video.ready'] }),
+        });
+        assert.equal(res.status, 422, url);
+        assert.match(((await res.json()) as { detail: string }).detail, /private or loopback/);
+      }
+    } finally {
+      await strict.close();
+    }
   });
 
   it('stored videos: 202 then ready, a usage.threshold event, and bad input leaves no video behind', async () => {

@@ -1,7 +1,6 @@
-import { lookup } from 'node:dns/promises';
 import fs from 'node:fs/promises';
-import { isIP } from 'node:net';
 import path from 'node:path';
+import { resolveHost } from '../private-network.ts';
 
 export interface PortraitSourceOptions {
   /** Local paths are read only for a local client (stdio): never for a remote caller of /mcp. */
@@ -13,21 +12,6 @@ export interface PortraitSourceOptions {
 }
 
 export class PortraitSourceError extends Error {}
-
-function isPrivateAddress(ip: string): boolean {
-  if (ip.startsWith('::ffff:')) return isPrivateAddress(ip.slice(7));
-  if (isIP(ip) === 6) return ip === '::1' || ip === '::' || /^f[cd]/i.test(ip) || /^fe[89ab]/i.test(ip);
-  const [a, b] = ip.split('.').map(Number) as [number, number];
-  return (
-    a === 10 ||
-    a === 127 ||
-    a === 0 ||
-    (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 100 && b >= 64 && b <= 127)
-  );
-}
 
 /** Reads a body up to `max` bytes, stopping (and failing) the moment it goes over. */
 async function readLimited(res: Response, max: number): Promise<Uint8Array> {
@@ -68,13 +52,12 @@ export async function loadPortrait(
       throw new PortraitSourceError('the portrait URL is not valid');
     }
     if (!opts.allowPrivateUrls) {
-      const host = url.hostname.replace(/^\[|\]$/g, '');
-      const addresses = await lookup(host, { all: true }).catch(() => []);
-      if (!addresses.length)
-        throw new PortraitSourceError(`the portrait URL's host (${host}) does not resolve`);
-      if (addresses.some((a) => isPrivateAddress(a.address)))
+      const host = await resolveHost(url.hostname);
+      if (!host.resolves)
+        throw new PortraitSourceError(`the portrait URL's host (${url.hostname}) does not resolve`);
+      if (host.private)
         throw new PortraitSourceError(
-          `the portrait URL points at a private or loopback address (${host}); this server does not fetch those for remote callers`,
+          `the portrait URL points at a private or loopback address (${url.hostname}); this server does not fetch those for remote callers`,
         );
     }
     let res: Response;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { WebhookConfig } from '../config.ts';
 import type { Database, WebhookAttempt, WebhookDeliveriesTable } from '../store/schema.ts';
 import { webhookHeaders } from './signature.ts';
+import { deliverableHost } from './webhook-url.ts';
 
 type Delivery = Selectable<WebhookDeliveriesTable>;
 
@@ -105,6 +106,8 @@ export class WebhookDispatcher {
     const at = new Date();
     const attempt: WebhookAttempt = { at: at.toISOString(), ms: 0 };
     try {
+      const refused = await deliverableHost(hook.url, { allowPrivate: this.config.allowPrivateUrls });
+      if (refused) throw new Error(refused);
       const res = await fetch(hook.url, {
         method: 'POST',
         headers: webhookHeaders(hook.secret, delivery.id, Math.floor(at.getTime() / 1000), delivery.payload),

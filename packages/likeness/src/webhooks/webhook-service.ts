@@ -32,7 +32,7 @@ export class WebhookService implements EventSink {
     tenantId: string,
     input: { url: string; events: WebhookEventType[]; description?: string | undefined },
   ): Promise<WebhookRow> {
-    const url = await checkWebhookUrl(input.url);
+    const url = await checkWebhookUrl(input.url, { allowPrivate: this.config.allowPrivateUrls });
     const { count } = await this.db
       .selectFrom('webhooks')
       .select((eb) => eb.fn.countAll<string>().as('count'))

@@ -1,35 +1,6 @@
-import net from 'node:net';
 import { Problem } from '../../errors.ts';
+import { isPrivateHost } from '../../private-network.ts';
 import type { CharacterModel } from './registry.ts';
-
-/** Loopback, private, link-local and unique-local addresses, and names that stand for them. */
-function isPrivateHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal'))
-    return true;
-  if (net.isIPv4(h)) {
-    const [a, b] = h.split('.').map(Number) as [number, number];
-    return (
-      a === 10 ||
-      a === 127 ||
-      a === 0 ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127)
-    );
-  }
-  if (net.isIPv6(h))
-    return (
-      h === '::1' ||
-      h === '::' ||
-      h.startsWith('fc') ||
-      h.startsWith('fd') ||
-      h.startsWith('fe80') ||
-      h.startsWith('::ffff:')
-    );
-  return false;
-}
 
 /**
  * A character's own model endpoint, as a tenant gives it: an http(s) base URL and a model name. The server
