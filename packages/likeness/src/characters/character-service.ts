@@ -7,6 +7,7 @@ import { newId } from '../ids.ts';
 import { DEFAULT_PERSONA, type Persona } from '../persona/persona.ts';
 import type { IdentitySummary, Registrar, RegistrationInput } from '../registration/registrar.ts';
 import { DEFAULT_VOICE, type VoiceRef } from '../speech/voice-catalog.ts';
+import { pageOf } from '../store/page.ts';
 import type { Database } from '../store/schema.ts';
 import { DEFAULT_CAST } from './cast.ts';
 
@@ -151,8 +152,8 @@ export class CharacterService {
       .limit(opts.limit + 1);
     if (opts.cursor) q = q.where('characters.id', '>', opts.cursor);
     const rows = await q.execute();
-    const page = rows.slice(0, opts.limit).map((r) => this.toCharacter(r));
-    return { data: page, next_cursor: rows.length > opts.limit ? page[page.length - 1]!.id : null };
+    const page = pageOf(rows, opts.limit);
+    return { data: page.data.map((r) => this.toCharacter(r)), next_cursor: page.next_cursor };
   }
 
   async update(

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AdmissionQueue } from '../admission.ts';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { pageOf } from '../store/page.ts';
 import type { Database, VideosTable } from '../store/schema.ts';
 import type { EventSink } from '../webhooks/events.ts';
 import {
@@ -166,8 +167,7 @@ export class VideoJobs {
       .limit(opts.limit + 1);
     if (opts.cursor) q = q.where('id', '>', opts.cursor);
     const rows = (await q.execute()) as VideoRow[];
-    const page = rows.slice(0, opts.limit);
-    return { data: page, next_cursor: rows.length > opts.limit ? page[page.length - 1]!.id : null };
+    return pageOf(rows, opts.limit);
   }
 
   /** The MP4's path, once ready. */

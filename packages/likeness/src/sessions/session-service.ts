@@ -3,6 +3,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Config } from '../config.ts';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { pageOf } from '../store/page.ts';
 import type { BargeInSetting, Database, SessionsTable, SessionTransition } from '../store/schema.ts';
 import { type EndReason, expiryDue, isExpired, isLive, type SessionStatus } from './lifecycle.ts';
 
@@ -146,8 +147,7 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
     if (opts.cursor) q = q.where('id', '>', opts.cursor);
     if (opts.status) q = q.where('status', '=', opts.status);
     const rows = (await q.execute()) as SessionRow[];
-    const page = rows.slice(0, opts.limit);
-    return { data: page, next_cursor: rows.length > opts.limit ? page[page.length - 1]!.id : null };
+    return pageOf(rows, opts.limit);
   }
 
   /** Ends a session at the client's request. Ending one that is already over is a no-op. */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { WebhookConfig } from '../config.ts';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { pageOf } from '../store/page.ts';
 import type { Database, WebhookDeliveriesTable, WebhooksTable } from '../store/schema.ts';
 import { WebhookDispatcher } from './dispatcher.ts';
 import type { EventSink, WebhookEventType, WebhookPayload } from './events.ts';
@@ -108,8 +109,7 @@ export class WebhookService implements EventSink {
       .limit(opts.limit + 1);
     if (opts.cursor) q = q.where('id', '>', opts.cursor);
     const rows = await q.execute();
-    const page = rows.slice(0, opts.limit);
-    return { data: page, next_cursor: rows.length > opts.limit ? page[page.length - 1]!.id : null };
+    return pageOf(rows, opts.limit);
   }
 
   async emit(tenantId: string, type: WebhookEventType, data: Record<string, unknown>): Promise<void> {
