@@ -140,6 +140,11 @@ export class VideoJobs {
     return done;
   }
 
+  /** Resolves when every video being rendered now is ready or failed. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.running.values()]);
+  }
+
   /** Resolves when the video is ready or failed (at once if it already is). */
   async settled(tenantId: string, id: string): Promise<VideoRow> {
     const job = this.running.get(id);
