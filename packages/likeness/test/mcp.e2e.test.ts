@@ -185,7 +185,7 @@ describe('MCP server', () => {
     assert.match(JSON.stringify(prompt.messages), /generate_video/);
   });
 
-  it('refuses /mcp without a valid key', async () => {
+  it('refuses /mcp without a valid key, GET, and bodies that are not JSON', async () => {
     const res = await fetch(`${t.server.url}/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer lk_wrong' },
@@ -193,6 +193,14 @@ describe('MCP server', () => {
     });
     assert.equal(res.status, 401);
     assert.equal(res.headers.get('content-type'), 'application/problem+json');
+    const get = await fetch(`${t.server.url}/mcp`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    assert.equal(get.status, 405, 'stateless: no stream to GET');
+    const notJson = await fetch(`${t.server.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: 'not json',
+    });
+    assert.equal(notJson.status, 400);
   });
 
   it('over stdio against this server: tools, and a character from a local file', async () => {

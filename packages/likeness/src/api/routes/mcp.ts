@@ -22,6 +22,17 @@ export function registerMcpRoute(app: Api, services: () => Services, version: st
       );
     if (!(await services().tenancy.authenticate(match[1]!)))
       throw new Problem('unauthorized', 'The API key is unknown or has been revoked.');
+    // Stateless: no server-initiated stream to GET, no session to DELETE (the spec's answer is 405).
+    if (c.req.method !== 'POST')
+      return c.json(
+        {
+          jsonrpc: '2.0',
+          error: { code: -32000, message: 'Method not allowed: POST JSON-RPC messages to /mcp.' },
+          id: null,
+        },
+        405,
+        { Allow: 'POST' },
+      );
     const origin = new URL(c.req.url).origin;
     const api = new LikenessApi(
       (path, init) =>
