@@ -28,6 +28,7 @@ export const PROBLEM_TYPES = {
   'unknown-voice': { status: 422, title: 'No such voice' },
   'wrong-session-mode': { status: 409, title: 'The session is not in the mode this needs' },
   'usage-cap-exceeded': { status: 403, title: 'The media cap would be exceeded' },
+  'quota-exceeded': { status: 402, title: 'The tenant’s monthly media minutes are used up' },
   'speech-failed': { status: 502, title: 'Speech synthesis failed' },
   'model-failed': { status: 502, title: 'The language model failed' },
   'model-unavailable': { status: 503, title: 'The language model is not available' },

@@ -38,6 +38,7 @@ import { FileStore } from './store/files.ts';
 import { sweepDataDir } from './store/sweep.ts';
 import { SessionTokens } from './tenancy/session-token.ts';
 import { TenancyService } from './tenancy/tenancy-service.ts';
+import { QuotaService } from './usage/quota.ts';
 import { UsageLedger } from './usage/usage-ledger.ts';
 import { connectEventSources } from './webhooks/event-sources.ts';
 import { WebhookService } from './webhooks/webhook-service.ts';
@@ -63,7 +64,8 @@ export async function buildServices(
   const files = new FileStore(config.dataDir);
   sharedDetector ??= new FaceDetector();
   const registrar = new Registrar({ db: store.db, files, detector: sharedDetector, limits: config.limits });
-  const sessions = new SessionService(store.db, config);
+  const quota = new QuotaService(store.db);
+  const sessions = new SessionService(store.db, config, quota);
   const flite = new FliteEngine({
     processes: config.capacity.speechProcesses,
     onEvent: logEngineEvents(logger, 'speech engine'),
@@ -102,6 +104,7 @@ export async function buildServices(
     renders,
     speech,
     usage,
+    quota,
     config,
     logger,
     host,
@@ -156,7 +159,7 @@ export async function buildServices(
       typicalSeconds: 0.5,
     }),
   };
-  const onDemand = { batchRenders, sessions, characters, speech, usage, renders, registrar, config };
+  const onDemand = { batchRenders, sessions, characters, speech, usage, quota, renders, registrar, config };
   const conversations = new ConversationService({
     sessions,
     characters,
@@ -173,7 +176,7 @@ export async function buildServices(
   });
   live.onHearing = (tenantId, sessionId, media) => conversations.listen(tenantId, sessionId, media);
   const webhooks = new WebhookService(store.db, config.webhooks, logger);
-  connectEventSources(webhooks, { sessions, live, usage });
+  connectEventSources(webhooks, { sessions, live, usage, quota });
   const videos = new VideoJobs({
     ...onDemand,
     db: store.db,
@@ -192,6 +195,7 @@ export async function buildServices(
     characters,
     sessions,
     usage,
+    quota,
     tenancy: new TenancyService(store.db),
     speech,
     renders,

@@ -17,6 +17,7 @@ import type { SpeechService } from './speech/speech-service.ts';
 import type { Store } from './store/db.ts';
 import type { SessionTokens } from './tenancy/session-token.ts';
 import type { TenancyService } from './tenancy/tenancy-service.ts';
+import type { QuotaService } from './usage/quota.ts';
 import type { UsageLedger } from './usage/usage-ledger.ts';
 import type { WebhookService } from './webhooks/webhook-service.ts';
 
@@ -29,6 +30,8 @@ export interface Services {
   characters: CharacterService;
   sessions: SessionService;
   usage: UsageLedger;
+  /** Monthly media minutes per tenant (plans). */
+  quota: QuotaService;
   tenancy: TenancyService;
   speech: SpeechService;
   renders: RenderService;

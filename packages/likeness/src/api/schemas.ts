@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { PROBLEM_TYPES } from '../errors.ts';
+import { MAX_MONTHLY_MINUTES, SANDBOX_MONTHLY_MINUTES } from '../usage/quota.ts';
 
 /** Request and response shapes. The OpenAPI spec (and from it the SDK) is generated from these. */
 
@@ -241,7 +242,7 @@ export const SessionSchema = z
     user_id: z.string(),
     mode: z.enum(['realtime', 'on_demand']),
     status: z.enum(['created', 'active', 'ended', 'expired']),
-    end_reason: z.enum(['client_ended', 'idle_timeout', 'max_duration']).nullable(),
+    end_reason: z.enum(['client_ended', 'idle_timeout', 'max_duration', 'quota_exceeded']).nullable(),
     max_duration_s: z.number().int(),
     idle_timeout_s: z.number().int(),
     greeting: z.boolean().openapi({ description: 'Realtime: the character greets the first viewer.' }),
@@ -306,6 +307,15 @@ export const UsageQuery = z.object({
   group_by: z.enum(['session', 'character', 'user']).default('session'),
 });
 
+export const QuotaSchema = z
+  .object({
+    monthly_minutes: z.number().nullable().openapi({ description: 'The plan; null: unlimited.' }),
+    used_minutes: z.number().openapi({ description: 'Media minutes delivered this calendar month (UTC).' }),
+    remaining_minutes: z.number().nullable(),
+    resets_at: Timestamp,
+  })
+  .openapi('Quota');
+
 export const UsageSchema = z
   .object({
     from: Timestamp,
@@ -320,6 +330,7 @@ export const UsageSchema = z
       }),
     ),
     total: z.object({ media_seconds: z.number(), media_minutes: z.number() }),
+    quota: QuotaSchema.openapi({ description: 'This month against the plan, whatever the window asked.' }),
   })
   .openapi('Usage');
 
@@ -351,12 +362,27 @@ export const CreateKeyBody = z
   .strict()
   .openapi('CreateKey');
 
+export const PlanSchema = z
+  .object({
+    monthly_minutes: z
+      .number()
+      .min(0)
+      .max(MAX_MONTHLY_MINUTES)
+      .nullable()
+      .openapi({
+        description: `Media minutes a calendar month (UTC), live and on demand; null: unlimited. Default for new tenants: ${SANDBOX_MONTHLY_MINUTES} (the free sandbox).`,
+        example: 600,
+      }),
+  })
+  .strict()
+  .openapi('Plan');
+
 export const TenantSchema = z
-  .object({ id: z.string(), name: z.string(), created_at: Timestamp })
+  .object({ id: z.string(), name: z.string(), created_at: Timestamp, plan: PlanSchema })
   .openapi('Tenant');
 
 export const CreateTenantBody = z
-  .object({ name: z.string().trim().min(1).max(80) })
+  .object({ name: z.string().trim().min(1).max(80), plan: PlanSchema.optional() })
   .strict()
   .openapi('CreateTenant');
 

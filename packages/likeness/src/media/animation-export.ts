@@ -4,6 +4,7 @@ import { seedFrom } from '../animation/random.ts';
 import type { Viseme } from '../animation/visemes.ts';
 import { Problem } from '../errors.ts';
 import { wavFile } from '../speech/wav.ts';
+import { estimateSpeechSeconds } from '../usage/quota.ts';
 import { type GenerateRequest, type OnDemandDeps, requireOnDemandSession } from './on-demand.ts';
 
 export interface AnimationRequest extends Omit<GenerateRequest, 'size'> {
@@ -50,6 +51,35 @@ export async function exportAnimation(
       { remaining_s: Math.max(0, Math.round(remaining * 10) / 10) },
     );
   if (remaining <= 0) throw capProblem();
+  const reservation = await services.quota.reserve(tenantId, estimateSpeechSeconds(req.text));
+  try {
+    return await buildTrack(
+      services,
+      tenantId,
+      session.id,
+      character,
+      voice,
+      remaining,
+      capProblem,
+      req,
+      signal,
+    );
+  } finally {
+    reservation.release();
+  }
+}
+
+async function buildTrack(
+  services: Omit<OnDemandDeps, 'batchRenders' | 'renders'>,
+  tenantId: string,
+  sessionId: string,
+  character: Awaited<ReturnType<OnDemandDeps['characters']['get']>>,
+  voice: NonNullable<AnimationRequest['voice']>,
+  remaining: number,
+  capProblem: () => Problem,
+  req: AnimationRequest,
+  signal: AbortSignal | undefined,
+): Promise<AnimationExport> {
   const identity = await services.registrar.load(character.identity.id);
   const fps = req.fps ?? 25;
   const mood = req.mood ?? character.persona.mood;
@@ -105,7 +135,7 @@ export async function exportAnimation(
   const durationS = frames / fps;
   await services.usage.record({
     tenantId,
-    sessionId: session.id,
+    sessionId,
     mediaSeconds: durationS,
     kind: 'animation',
   });

@@ -13,6 +13,7 @@ import { isLive } from '../sessions/lifecycle.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { SpeechService } from '../speech/speech-service.ts';
 import type { VoiceRef } from '../speech/voice-catalog.ts';
+import { estimateSpeechSeconds, type QuotaService } from '../usage/quota.ts';
 import type { UsageLedger } from '../usage/usage-ledger.ts';
 import { renderUtteranceVideo, type UtteranceVideoResult } from './utterance-video.ts';
 
@@ -32,6 +33,7 @@ export interface OnDemandDeps {
   characters: CharacterService;
   speech: SpeechService;
   usage: UsageLedger;
+  quota: QuotaService;
   renders: RenderService;
   registrar: Registrar;
   config: Config;
@@ -95,6 +97,25 @@ export async function generateForSession(
       },
     );
   }
+  // Held until the usage is recorded: racing renders cannot all spend the tenant's last minute.
+  const reservation = await services.quota.reserve(tenantId, estimateSpeechSeconds(req.text));
+  try {
+    return await renderAndRecord(services, tenantId, session, character, req, remaining, opts);
+  } finally {
+    reservation.release();
+  }
+}
+
+async function renderAndRecord(
+  services: OnDemandDeps,
+  tenantId: string,
+  session: { id: string },
+  character: Awaited<ReturnType<CharacterService['get']>>,
+  req: GenerateRequest,
+  remaining: number,
+  opts: { keepAs?: string },
+): Promise<GeneratedVideo> {
+  const voice = req.voice ?? character.voice;
   const size = req.size ?? services.config.limits.portraitSize;
   const renderer = await services.renders.renderer(character.identity.id, size);
   const identity = await services.registrar.load(character.identity.id);

@@ -57,6 +57,7 @@ export class VideoJobs {
     this.deps.speech.prepare(req.text, req.voice ?? character.voice, {
       maxChars: this.deps.config.limits.maxTextChars,
     });
+    await this.deps.quota.assertMinutesLeft(tenantId, 'no new render can start.');
     if ((await this.deps.usage.sessionSeconds(session.id)) >= session.max_duration_s)
       throw new Problem(
         'usage-cap-exceeded',

@@ -66,6 +66,14 @@ interface Utterance {
 
 export type MediaEvent =
   | { type: 'utterance.queued'; utterance_id: string }
+  | {
+      /** The tenant's monthly minutes: 80 % used (warning), or all used (the session ends now). */
+      type: 'quota.warning' | 'quota.exceeded';
+      monthly_minutes: number | null;
+      used_minutes: number;
+      remaining_minutes: number | null;
+      resets_at: string;
+    }
   | { type: 'utterance.started'; utterance_id: string }
   | {
       type: 'utterance.finished';

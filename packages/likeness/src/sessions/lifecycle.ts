@@ -9,7 +9,7 @@
  * ended and expired are final: a session in them refuses work with 409.
  */
 export type SessionStatus = 'created' | 'active' | 'ended' | 'expired';
-export type EndReason = 'client_ended' | 'idle_timeout' | 'max_duration';
+export type EndReason = 'client_ended' | 'idle_timeout' | 'max_duration' | 'quota_exceeded';
 
 export const LIVE_STATUSES: readonly SessionStatus[] = ['created', 'active'];
 

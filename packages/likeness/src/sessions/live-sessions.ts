@@ -22,6 +22,7 @@ import type { PortraitRenderer } from '../render/renderer.ts';
 import type { SpeechService } from '../speech/speech-service.ts';
 import type { VoiceRef } from '../speech/voice-catalog.ts';
 import { avatarIdentityFor, roomFor, viewerToken } from '../transport/livekit-tokens.ts';
+import type { QuotaService } from '../usage/quota.ts';
 import type { UsageLedger } from '../usage/usage-ledger.ts';
 import { isLive } from './lifecycle.ts';
 import type { SessionRow, SessionService, SessionTransitionEvent } from './session-service.ts';
@@ -75,6 +76,10 @@ async function threadFrames(
 
 interface Metered {
   tenantId: string;
+  /** The tenant was told its minutes are nearly used (once per session). */
+  warned?: boolean;
+  /** Ends the session when the minutes left run out, when that is sooner than the next meter tick. */
+  quotaTimer?: NodeJS.Timeout;
   /** Metering writes run one after another, so the final flush sees every earlier tick settled. */
   chain: Promise<void>;
   timer: NodeJS.Timeout;
@@ -87,6 +92,7 @@ export interface LiveSessionDeps {
   renders: RenderService;
   speech: SpeechService;
   usage: UsageLedger;
+  quota: QuotaService;
   config: Config;
   logger: Logger;
   host: LocalMediaHost;
@@ -382,6 +388,7 @@ export class LiveSessions {
         final,
       });
       live.media.unmeteredSeconds -= seconds;
+      if (!final) await this.enforceQuota(sessionId, m, live);
     } catch (err) {
       if (final) this.deps.logger.error({ err, sessionId, seconds }, 'final usage record failed');
       // Otherwise the session has just ended: its teardown flushes these seconds with final = true. Media
@@ -391,11 +398,38 @@ export class LiveSessions {
     }
   }
 
+  /**
+   * The tenant's monthly minutes, checked as media is metered: at 80 % the session's event stream says so
+   * (`quota.warning`, once), at 100 % the session ends (`quota_exceeded`) after what was sent so far.
+   */
+  private async enforceQuota(sessionId: string, m: Metered, live: LiveMedia): Promise<void> {
+    const quota = await this.deps.quota.status(m.tenantId);
+    if (quota.monthly_minutes === null) return;
+    const end = () => {
+      live.media.emit('event', { type: 'quota.exceeded', ...quota, remaining_minutes: 0 });
+      void this.deps.sessions.end(m.tenantId, sessionId, 'quota_exceeded').catch(() => undefined);
+    };
+    const leftS = (quota.remaining_minutes ?? 0) * 60;
+    if (leftS <= 0) return end();
+    // Warned at 80 %, or now if the end comes before the next look.
+    const endsBeforeNextTick = leftS * 1000 < METER_INTERVAL_MS;
+    if (!m.warned && (quota.used_minutes >= 0.8 * quota.monthly_minutes || endsBeforeNextTick)) {
+      m.warned = true;
+      live.media.emit('event', { type: 'quota.warning', ...quota });
+    }
+    // Less left than a meter tick: end on time rather than up to a tick late.
+    if (endsBeforeNextTick && !m.quotaTimer) {
+      m.quotaTimer = setTimeout(end, leftS * 1000);
+      m.quotaTimer.unref();
+    }
+  }
+
   async teardown(sessionId: string): Promise<void> {
     this.greeted.delete(sessionId);
     const m = this.metered.get(sessionId);
     this.metered.delete(sessionId);
     if (m) clearInterval(m.timer);
+    if (m?.quotaTimer) clearTimeout(m.quotaTimer);
     const live = await this.deps.host.close(sessionId);
     if (m && live) {
       await m.chain;

@@ -5,6 +5,7 @@ import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { pageOf } from '../store/page.ts';
 import type { BargeInSetting, Database, SessionsTable, SessionTransition } from '../store/schema.ts';
+import type { QuotaService } from '../usage/quota.ts';
 import { type EndReason, expiryDue, isExpired, isLive, type SessionStatus } from './lifecycle.ts';
 
 export type SessionRow = Selectable<SessionsTable>;
@@ -37,6 +38,7 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
   constructor(
     private readonly db: Kysely<Database>,
     private readonly config: Config,
+    private readonly quota?: Pick<QuotaService, 'assertMinutesLeft'>,
   ) {
     super();
   }
@@ -71,6 +73,7 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
         },
       );
     }
+    await this.quota?.assertMinutesLeft(tenantId);
     await this.sweep(new Date());
     const now = new Date();
     const row = {
@@ -150,11 +153,18 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
     return pageOf(rows, opts.limit);
   }
 
-  /** Ends a session at the client's request. Ending one that is already over is a no-op. */
-  async end(tenantId: string, id: string): Promise<SessionRow> {
+  /**
+   * Ends a session at the client's request (or, `quota_exceeded`, when its tenant's minutes ran out). Ending one
+   * that is already over is a no-op.
+   */
+  async end(
+    tenantId: string,
+    id: string,
+    reason: Extract<EndReason, 'client_ended' | 'quota_exceeded'> = 'client_ended',
+  ): Promise<SessionRow> {
     const session = await this.get(tenantId, id);
     if (!isLive(session.status)) return session;
-    return this.transition(session, 'ended', 'client_ended', new Date());
+    return this.transition(session, 'ended', reason, new Date());
   }
 
   /**

@@ -203,6 +203,13 @@ export const MIGRATIONS: { name: string; up: (db: Kysely<Database>) => Promise<v
       );
     },
   },
+  {
+    name: '0006_plans',
+    async up(db) {
+      // Monthly media minutes per tenant; null (every tenant that existed before plans) is unlimited.
+      await runStatements(db, `ALTER TABLE tenants ADD COLUMN monthly_minutes double precision`);
+    },
+  },
 ];
 
 /** Prepared statements (both drivers use them) take one command each, so a script runs statement by statement. */

@@ -12,6 +12,8 @@ export interface TenantsTable {
   id: string;
   name: string;
   created_at: Timestamp;
+  /** The plan: media minutes a calendar month (UTC); null: unlimited. */
+  monthly_minutes: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ApiKeysTable {

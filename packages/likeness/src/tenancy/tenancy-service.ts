@@ -81,10 +81,22 @@ export class TenancyService {
     return { createdKey: created.key };
   }
 
-  async createTenant(name: string) {
-    const tenant = { id: newId('ten'), name, created_at: new Date() };
+  /** `monthlyMinutes`: the plan (null: unlimited). */
+  async createTenant(name: string, monthlyMinutes: number | null) {
+    const tenant = { id: newId('ten'), name, created_at: new Date(), monthly_minutes: monthlyMinutes };
     await this.db.insertInto('tenants').values(tenant).execute();
     return tenant;
+  }
+
+  async setPlan(tenantId: string, monthlyMinutes: number | null) {
+    const row = await this.db
+      .updateTable('tenants')
+      .set({ monthly_minutes: monthlyMinutes })
+      .where('id', '=', tenantId)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new Problem('not-found', `No tenant with id ${tenantId}.`);
+    return row;
   }
 
   async listTenantIds(): Promise<string[]> {

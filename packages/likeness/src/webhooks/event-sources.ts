@@ -19,9 +19,27 @@ export function connectEventSources(
       onRecorded: ((e: UsageRecorded) => void) | undefined;
       sessionSeconds(sessionId: string): Promise<number>;
     };
+    quota: { plan(tenantId: string): Promise<number | null>; usedSeconds(tenantId: string): Promise<number> };
   },
 ): void {
   const round = (s: number) => Math.round(s * 1000) / 1000;
+  // The tenant's monthly plan: the same thresholds, over every session of the month.
+  const tenantThresholds = async (e: UsageRecorded) => {
+    const minutes = await sources.quota.plan(e.tenantId);
+    if (minutes === null) return;
+    const after = await sources.quota.usedSeconds(e.tenantId);
+    const before = after - (e.after - e.before);
+    for (const fraction of USAGE_THRESHOLDS) {
+      const at = fraction * minutes * 60;
+      if (before < at && after >= at)
+        sink.emitQuietly(e.tenantId, 'usage.threshold', {
+          scope: 'tenant',
+          threshold: fraction,
+          used_minutes: round(after / 60),
+          monthly_minutes: minutes,
+        });
+    }
+  };
   sources.sessions.on('transition', (e) => {
     if (e.to !== 'active') return;
     const s = e.session;
@@ -53,6 +71,7 @@ export function connectEventSources(
       .catch(() => undefined);
   };
   sources.usage.onRecorded = (e) => {
+    void tenantThresholds(e).catch(() => undefined);
     for (const fraction of USAGE_THRESHOLDS) {
       const at = fraction * e.maxS;
       if (e.before < at && e.after >= at)

@@ -101,6 +101,9 @@ export function createLikenessClient(options: ClientOptions) {
     /** Create a tenant with its first admin key (operator key only) (POST /v1/tenants) */
     createTenant: (args: { body: NonNullable<operations['createTenant']['requestBody']>['content']['application/json'] }): Promise<operations['createTenant']['responses'][201]['content']['application/json']> =>
       request<operations['createTenant']['responses'][201]['content']['application/json']>(options, { method: 'POST', path: '/v1/tenants', body: 'json', response: 'json' }, args ?? {}),
+    /** Change a tenant’s plan (operator key only) (PATCH /v1/tenants/{id}) */
+    setTenantPlan: (args: { path: operations['setTenantPlan']['parameters']['path']; body: NonNullable<operations['setTenantPlan']['requestBody']>['content']['application/json'] }): Promise<operations['setTenantPlan']['responses'][200]['content']['application/json']> =>
+      request<operations['setTenantPlan']['responses'][200]['content']['application/json']>(options, { method: 'PATCH', path: '/v1/tenants/{id}', body: 'json', response: 'json' }, args ?? {}),
     /** Voices a character can use (GET /v1/voices) */
     listVoices: (): Promise<operations['listVoices']['responses'][200]['content']['application/json']> =>
       request<operations['listVoices']['responses'][200]['content']['application/json']>(options, { method: 'GET', path: '/v1/voices', body: 'none', response: 'json' }, {}),

@@ -446,6 +446,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a tenant’s plan (operator key only)
+         * @description The plan is media minutes a calendar month (UTC), live and on demand together; null is unlimited. Past it, new sessions and renders are refused with 402 quota-exceeded and live sessions end (warned at 80 %).
+         */
+        patch: operations["setTenantPlan"];
+        trace?: never;
+    };
     "/v1/voices": {
         parameters: {
             query?: never;
@@ -674,7 +694,7 @@ export interface components {
             width: number;
             height: number;
         };
-        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, speech-failed, model-failed, model-unavailable, turn-in-progress, livekit-unavailable, unsupported-audio, audio-too-long, no-speech, recognition-failed, recognizer-unavailable, invalid-webhook-url, video-not-ready, encoding-failed, internal-error. */
+        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, quota-exceeded, speech-failed, model-failed, model-unavailable, turn-in-progress, livekit-unavailable, unsupported-audio, audio-too-long, no-speech, recognition-failed, recognizer-unavailable, invalid-webhook-url, video-not-ready, encoding-failed, internal-error. */
         Problem: {
             /**
              * @description Stable URI naming the kind of error.
@@ -834,7 +854,7 @@ export interface components {
             /** @enum {string} */
             status: "created" | "active" | "ended" | "expired";
             /** @enum {string|null} */
-            end_reason: "client_ended" | "idle_timeout" | "max_duration" | null;
+            end_reason: "client_ended" | "idle_timeout" | "max_duration" | "quota_exceeded" | null;
             max_duration_s: number;
             idle_timeout_s: number;
             /** @description Realtime: the character greets the first viewer. */
@@ -1055,6 +1075,17 @@ export interface components {
                 media_seconds: number;
                 media_minutes: number;
             };
+            quota: components["schemas"]["Quota"];
+        };
+        /** @description This month against the plan, whatever the window asked. */
+        Quota: {
+            /** @description The plan; null: unlimited. */
+            monthly_minutes: number | null;
+            /** @description Media minutes delivered this calendar month (UTC). */
+            used_minutes: number;
+            remaining_minutes: number | null;
+            /** Format: date-time */
+            resets_at: string;
         };
         ApiKeyWithSecret: components["schemas"]["ApiKey"] & {
             /** @description The secret. Shown only in this response; store it now. */
@@ -1089,9 +1120,18 @@ export interface components {
             name: string;
             /** Format: date-time */
             created_at: string;
+            plan: components["schemas"]["Plan"];
+        };
+        Plan: {
+            /**
+             * @description Media minutes a calendar month (UTC), live and on demand; null: unlimited. Default for new tenants: 5 (the free sandbox).
+             * @example 600
+             */
+            monthly_minutes: number | null;
         };
         CreateTenant: {
             name: string;
+            plan?: components["schemas"]["Plan"];
         };
         VoiceInfo: {
             /**
@@ -2606,6 +2646,62 @@ export interface operations {
             };
             /** @description Not the operator key */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setTenantPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Tenant id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    plan: components["schemas"]["Plan"];
+                };
+            };
+        };
+        responses: {
+            /** @description The tenant */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description Negative or absurd minutes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the operator key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such tenant */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { DEFAULT_BARGE_IN_SETTING } from '../../conversation/listener.ts';
 import type { Services } from '../../services.ts';
-import { expiryDue, isLive } from '../../sessions/lifecycle.ts';
+import { type EndReason, expiryDue, isLive } from '../../sessions/lifecycle.ts';
 import type { SessionRow } from '../../sessions/session-service.ts';
 import {
   CreateSessionBody,
@@ -28,7 +28,7 @@ export function sessionView(s: SessionRow) {
     user_id: s.user_id,
     mode: s.mode,
     status: s.status,
-    end_reason: s.end_reason as 'client_ended' | 'idle_timeout' | 'max_duration' | null,
+    end_reason: s.end_reason as EndReason | null,
     max_duration_s: s.max_duration_s,
     idle_timeout_s: s.idle_timeout_s,
     greeting: s.greeting,

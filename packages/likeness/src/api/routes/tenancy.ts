@@ -2,12 +2,14 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { Problem } from '../../errors.ts';
 import type { Services } from '../../services.ts';
 import { type AuthContext, can } from '../../tenancy/tenancy-service.ts';
+import { SANDBOX_MONTHLY_MINUTES } from '../../usage/quota.ts';
 import {
   ApiKeySchema,
   ApiKeyWithSecretSchema,
   CreateKeyBody,
   CreateTenantBody,
   IdParam,
+  PlanSchema,
   problemResponse,
   TenantSchema,
 } from '../schemas.ts';
@@ -82,6 +84,38 @@ const createTenant = createRoute({
   },
 });
 
+const setPlan = createRoute({
+  method: 'patch',
+  path: '/v1/tenants/{id}',
+  operationId: 'setTenantPlan',
+  summary: 'Change a tenant’s plan (operator key only)',
+  description:
+    'The plan is media minutes a calendar month (UTC), live and on demand together; null is unlimited. Past it, ' +
+    'new sessions and renders are refused with 402 quota-exceeded and live sessions end (warned at 80 %).',
+  tags,
+  security: SECURITY,
+  request: {
+    params: IdParam('Tenant', 'ten_01hz8x4m2k3n5p6q7r8s9t0v1w'),
+    body: {
+      content: { 'application/json': { schema: z.object({ plan: PlanSchema }).strict() } },
+      required: true,
+    },
+  },
+  responses: {
+    200: { content: { 'application/json': { schema: TenantSchema } }, description: 'The tenant' },
+    400: problemResponse('Negative or absurd minutes'),
+    403: problemResponse('Not the operator key'),
+    404: problemResponse('No such tenant'),
+  },
+});
+
+const tenantView = (t: { id: string; name: string; created_at: Date; monthly_minutes: number | null }) => ({
+  id: t.id,
+  name: t.name,
+  created_at: t.created_at.toISOString(),
+  plan: { monthly_minutes: t.monthly_minutes === null ? null : Number(t.monthly_minutes) },
+});
+
 function requireKeyManager(auth: AuthContext): void {
   if (!can.manageKeys(auth.role))
     throw new Problem(
@@ -113,12 +147,20 @@ export function registerTenancyRoutes(app: Api, services: () => Services) {
     if (!can.createTenants(c.get('auth').role))
       throw new Problem('forbidden', 'Only the operator key creates tenants; ask whoever runs this server.');
     const s = services();
-    const tenant = await s.tenancy.createTenant(c.req.valid('json').name);
+    const body = c.req.valid('json');
+    const minutes = body.plan ? body.plan.monthly_minutes : SANDBOX_MONTHLY_MINUTES;
+    const tenant = await s.tenancy.createTenant(body.name, minutes);
     await s.characters.seedCast(tenant.id);
     const apiKey = await s.tenancy.createKey(tenant.id, { name: 'first key', role: 'admin' });
-    return c.json(
-      { tenant: { ...tenant, created_at: tenant.created_at.toISOString() }, api_key: apiKey },
-      201,
+    return c.json({ tenant: tenantView(tenant), api_key: apiKey }, 201);
+  });
+  app.openapi(setPlan, async (c) => {
+    if (!can.createTenants(c.get('auth').role))
+      throw new Problem('forbidden', 'Only the operator key sets plans; ask whoever runs this server.');
+    const tenant = await services().tenancy.setPlan(
+      c.req.valid('param').id,
+      c.req.valid('json').plan.monthly_minutes,
     );
+    return c.json(tenantView(tenant), 200);
   });
 }

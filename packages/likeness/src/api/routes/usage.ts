@@ -35,6 +35,10 @@ export function registerUsageRoutes(app: Api, services: () => Services) {
       to,
       groupBy: q.group_by,
     });
-    return c.json({ from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, ...usage }, 200);
+    const quota = await services().quota.status(c.get('auth').tenantId, now);
+    return c.json(
+      { from: from.toISOString(), to: to.toISOString(), group_by: q.group_by, ...usage, quota },
+      200,
+    );
   });
 }
