@@ -22,6 +22,8 @@ export class AdmissionQueue {
   private running = 0;
   private readonly waiting: { start: () => void; cancel: () => void }[] = [];
   private averageS: number;
+  /** Each job's seconds, run time only (metrics). */
+  onJobDone: ((seconds: number, failed: boolean) => void) | undefined;
 
   constructor(private readonly opts: AdmissionOptions) {
     this.averageS = opts.typicalSeconds;
@@ -36,10 +38,14 @@ export class AdmissionQueue {
     if (this.running >= this.opts.concurrency) await this.wait(signal);
     else this.running++;
     const started = performance.now();
+    let failed = true;
     try {
-      return await job();
+      const result = await job();
+      failed = false;
+      return result;
     } finally {
       const seconds = (performance.now() - started) / 1000;
+      this.onJobDone?.(seconds, failed);
       this.averageS = this.averageS * 0.8 + seconds * 0.2;
       const next = this.waiting.shift();
       if (next) next.start();

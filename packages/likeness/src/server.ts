@@ -19,6 +19,7 @@ import { OpenAiCompatibleRecognizer } from './conversation/stt/openai-compatible
 import { warmVad } from './conversation/vad/silero.ts';
 import { LoadMonitor } from './load-monitor.ts';
 import { VideoJobs } from './media/video-jobs.ts';
+import { ServerMetrics } from './metrics/server-metrics.ts';
 import { LocalMediaHost } from './realtime/media-host.ts';
 import { FaceDetector } from './registration/face-detector.ts';
 import { Registrar } from './registration/registrar.ts';
@@ -185,6 +186,8 @@ export async function buildServices(
     logger,
   });
   const stopping = new AbortController();
+  const load = new LoadMonitor();
+  const metrics = new ServerMetrics({ host, usage, conversations, admission, load });
   const services: Services = {
     config,
     logger,
@@ -201,7 +204,8 @@ export async function buildServices(
     renders,
     live,
     tokens: new SessionTokens({ secret: config.tokenSecret, dataDir: config.dataDir }),
-    load: new LoadMonitor(),
+    load,
+    metrics,
     batchRenders,
     admission,
     conversations,

@@ -7,6 +7,7 @@ import type { MemoryStore } from './conversation/memory/memory-store.ts';
 import type { SpeechToText } from './conversation/stt/index.ts';
 import type { LoadMonitor } from './load-monitor.ts';
 import type { VideoJobs } from './media/video-jobs.ts';
+import type { ServerMetrics } from './metrics/server-metrics.ts';
 import type { Registrar } from './registration/registrar.ts';
 import type { RenderPool } from './render/render-pool.ts';
 import type { RenderService } from './render/render-service.ts';
@@ -50,6 +51,8 @@ export interface Services {
   tokens: SessionTokens;
   /** Low-priority render threads for MP4s. */
   batchRenders: RenderPool;
+  /** Prometheus metrics (GET /metrics, operator key). */
+  metrics: ServerMetrics;
   /** Event-loop lag of this process. */
   load: LoadMonitor;
   /** Admission control for heavy work (429 server-busy beyond it). */

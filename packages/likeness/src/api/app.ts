@@ -13,6 +13,7 @@ import { registerConversationRoutes } from './routes/conversation.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerAnimationRoutes, registerGenerateRoutes } from './routes/generate.ts';
 import { registerMcpRoute } from './routes/mcp.ts';
+import { registerMetricsRoute } from './routes/metrics.ts';
 import { MAX_SDP_BYTES, registerRealtimeRoutes } from './routes/realtime.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerTenancyRoutes } from './routes/tenancy.ts';
@@ -105,10 +106,23 @@ export function createApp(services: () => Services) {
 
   app.use('*', async (c, next) => {
     const started = performance.now();
-    c.set('requestId', newId('req'));
+    const requestId = newId('req');
+    c.set('requestId', requestId);
     await next();
+    c.header('X-Request-Id', requestId);
     const ms = Math.round((performance.now() - started) * 10) / 10;
-    services().logger.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'request');
+    const sessionId = /\/v1\/sessions\/(ses_[0-9a-z]+)/.exec(c.req.path)?.[1];
+    services().logger.info(
+      {
+        req_id: requestId,
+        ...(sessionId ? { session_id: sessionId } : {}),
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms,
+      },
+      'request',
+    );
   });
 
   app.use('/v1/*', async (c, next) => {
@@ -153,22 +167,26 @@ export function createApp(services: () => Services) {
   registerVideoRoutes(app, services);
   registerWebhookRoutes(app, services);
   registerMcpRoute(app, services, API_INFO.version);
+  registerMetricsRoute(app, services);
 
   const spec = () => app.getOpenAPI31Document({ openapi: '3.1.0', info: API_INFO });
   registerDiscoveryRoutes(app, { services, spec: spec as never, startedAt });
 
-  app.notFound((c) =>
-    problemResponse(c, new Problem('not-found', `No route for ${c.req.method} ${c.req.path}.`)),
-  );
+  // Every problem response is counted (likeness_errors_total) on its way out.
+  const respond = (c: Context, problem: Problem) => {
+    services().metrics.problem(problem.slug, problem.status);
+    return problemResponse(c, problem);
+  };
+  app.notFound((c) => respond(c, new Problem('not-found', `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError((err, c) => {
-    if (err instanceof Problem) return problemResponse(c, err);
+    if (err instanceof Problem) return respond(c, err);
     if (err instanceof HTTPException) {
       const slug =
         err.status === 413 ? 'payload-too-large' : err.status === 401 ? 'unauthorized' : 'validation-error';
-      return problemResponse(c, new Problem(slug, err.message || 'The request could not be read.'));
+      return respond(c, new Problem(slug, err.message || 'The request could not be read.'));
     }
     services().logger.error({ err, path: c.req.path }, 'unhandled error');
-    return problemResponse(
+    return respond(
       c,
       new Problem('internal-error', `Unexpected error (request ${c.get('requestId')}). It has been logged.`),
     );

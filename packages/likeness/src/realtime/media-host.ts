@@ -212,6 +212,8 @@ export class LocalMediaHost {
   private readonly live = new Map<string, LiveMedia>();
   private readonly opening = new Map<string, Promise<LiveMedia>>();
   private releaseLiveKit: (() => Promise<void>) | undefined;
+  /** Every live session's media events (metrics). */
+  onEvent: ((sessionId: string, e: MediaEvent) => void) | undefined;
 
   constructor(private readonly opts: MediaHostOptions) {
     if (opts.livekit) this.releaseLiveKit = holdLiveKit();
@@ -219,6 +221,11 @@ export class LocalMediaHost {
 
   get count(): number {
     return this.live.size;
+  }
+
+  /** People watching, over every session (WHEP peers and LiveKit participants). */
+  get viewerCount(): number {
+    return [...this.live.values()].reduce((n, l) => n + l.viewers, 0);
   }
 
   /** Sessions somebody is watching (or connecting to) now. */
@@ -243,6 +250,7 @@ export class LocalMediaHost {
       pending = (async () => {
         const s = await spec();
         const live = new LiveMedia(id, new RealtimeMediaSession(s), this);
+        live.media.on('event', (e) => this.onEvent?.(id, e));
         this.live.set(id, live);
         return live;
       })().finally(() => this.opening.delete(id));

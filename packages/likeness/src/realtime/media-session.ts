@@ -49,6 +49,8 @@ export interface Chunk {
 
 interface Utterance {
   id: string;
+  /** performance.now() when it was queued. */
+  queuedAt: number;
   text: string;
   /** Its own mood: the face takes it while it plays, then returns to the session's. */
   mood?: Mood | undefined;
@@ -74,7 +76,12 @@ export type MediaEvent =
       remaining_minutes: number | null;
       resets_at: string;
     }
-  | { type: 'utterance.started'; utterance_id: string }
+  | {
+      type: 'utterance.started';
+      utterance_id: string;
+      /** From the speak (or reply clause) to its first sample going out. */
+      queued_ms: number;
+    }
   | {
       type: 'utterance.finished';
       utterance_id: string;
@@ -221,6 +228,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
     if (this.closed) throw new Error('media session closed');
     const u: Utterance = {
       id: newId('utt'),
+      queuedAt: performance.now(),
       text,
       mood,
       chunks: [],
@@ -421,7 +429,11 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
       if (!u.started) {
         u.started = true;
         if (u.mood) this.track.setMood(u.mood, (this.position + filled) / SAMPLE_RATE);
-        this.emit('event', { type: 'utterance.started', utterance_id: u.id });
+        this.emit('event', {
+          type: 'utterance.started',
+          utterance_id: u.id,
+          queued_ms: Math.round(performance.now() - u.queuedAt),
+        });
       }
       if (u.chunkOffset === 0) {
         const at = (this.position + filled) / SAMPLE_RATE;

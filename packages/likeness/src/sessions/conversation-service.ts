@@ -92,8 +92,12 @@ export class ConversationService {
     return () => this.events.off(sessionId, listener);
   }
 
+  /** Every session's conversation events (metrics). */
+  onEvent: ((sessionId: string, e: ConversationEvent) => void) | undefined;
+
   private publish(sessionId: string, e: ConversationEvent): void {
     this.events.emit(sessionId, e);
+    this.onEvent?.(sessionId, e);
   }
 
   private checkText(text: string): string {

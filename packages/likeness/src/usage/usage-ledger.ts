@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { type Kysely, sql } from 'kysely';
 import { newId } from '../ids.ts';
 import type { SessionService } from '../sessions/session-service.ts';
@@ -28,14 +29,14 @@ export interface UsageRecorded {
   maxS: number;
 }
 
-export class UsageLedger {
-  /** Called after each record (thresholds: webhooks' usage.threshold). */
-  onRecorded: ((e: UsageRecorded) => void) | undefined;
-
+/** Emits 'recorded' after each record (webhooks' thresholds, metrics). */
+export class UsageLedger extends EventEmitter<{ recorded: [UsageRecorded] }> {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly sessions: SessionService,
-  ) {}
+  ) {
+    super();
+  }
 
   /**
    * `final`: the last flush of media already sent when the session ended; recorded without requiring a live
@@ -66,9 +67,9 @@ export class UsageLedger {
         recorded_at: new Date(),
       })
       .execute();
-    if (this.onRecorded) {
+    if (this.listenerCount('recorded')) {
       const after = await this.sessionSeconds(session.id);
-      this.onRecorded({
+      this.emit('recorded', {
         tenantId: args.tenantId,
         sessionId: session.id,
         kind: args.kind,

@@ -16,7 +16,7 @@ export function connectEventSources(
     sessions: { on(event: 'transition', fn: (e: SessionTransitionEvent) => void): unknown };
     live: { onEnded: ((e: SessionTransitionEvent) => void) | undefined };
     usage: {
-      onRecorded: ((e: UsageRecorded) => void) | undefined;
+      on(event: 'recorded', fn: (e: UsageRecorded) => void): unknown;
       sessionSeconds(sessionId: string): Promise<number>;
     };
     quota: { plan(tenantId: string): Promise<number | null>; usedSeconds(tenantId: string): Promise<number> };
@@ -70,7 +70,7 @@ export function connectEventSources(
       )
       .catch(() => undefined);
   };
-  sources.usage.onRecorded = (e) => {
+  sources.usage.on('recorded', (e) => {
     void tenantThresholds(e).catch(() => undefined);
     for (const fraction of USAGE_THRESHOLDS) {
       const at = fraction * e.maxS;
@@ -83,5 +83,5 @@ export function connectEventSources(
           limit_s: e.maxS,
         });
     }
-  };
+  });
 }
