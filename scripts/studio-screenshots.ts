@@ -23,7 +23,7 @@ try {
   });
   const castOnScreen = () =>
     page.waitForFunction(() => {
-      const imgs = [...document.querySelectorAll<HTMLImageElement>('#gallery img')];
+      const imgs = Array.from(document.querySelectorAll<HTMLImageElement>('#gallery img'));
       return imgs.length >= 5 && imgs.every((i) => i.complete && i.naturalWidth > 0);
     });
   // Time from the page's navigation start to the cast on screen, by the page's own clock: the first visit after

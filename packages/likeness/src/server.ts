@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { serve } from '@hono/node-server';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { AdmissionQueue } from './admission.ts';
 import { createApp } from './api/app.ts';
 import { CharacterService } from './characters/character-service.ts';
@@ -18,6 +18,7 @@ import type { SpeechToText } from './conversation/stt/index.ts';
 import { OpenAiCompatibleRecognizer } from './conversation/stt/openai-compatible.ts';
 import { warmVad } from './conversation/vad/silero.ts';
 import { LoadMonitor } from './load-monitor.ts';
+import { createLogger } from './log-context.ts';
 import { VideoJobs } from './media/video-jobs.ts';
 import { ServerMetrics } from './metrics/server-metrics.ts';
 import { LocalMediaHost } from './realtime/media-host.ts';
@@ -58,7 +59,7 @@ let sharedDetector: FaceDetector | undefined;
 
 export async function buildServices(
   config: Config,
-  logger: Logger = pino({ level: config.logLevel }),
+  logger: Logger = createLogger(config.logLevel),
 ): Promise<Services> {
   await fs.mkdir(config.dataDir, { recursive: true });
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });

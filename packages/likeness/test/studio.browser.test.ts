@@ -36,7 +36,7 @@ describe('studio', () => {
   it('shows the cast with their portraits, and the minutes used', async () => {
     await page.waitForFunction(
       () => {
-        const imgs = [...document.querySelectorAll<HTMLImageElement>('#gallery img')];
+        const imgs = Array.from(document.querySelectorAll<HTMLImageElement>('#gallery img'));
         return imgs.length >= 5 && imgs.every((i) => i.complete && i.naturalWidth > 0);
       },
       null,
@@ -106,7 +106,7 @@ describe('studio', () => {
     });
     assert.ok(cyan > 200, `${cyan} landmark pixels`);
     await page.waitForFunction(() =>
-      [...document.querySelectorAll('#gallery .name')].some((e) => e.textContent === 'Grace'),
+      Array.from(document.querySelectorAll('#gallery .name')).some((e) => e.textContent === 'Grace'),
     );
     const grace = (await t.client.listCharacters()).data.find((c) => c.name === 'Grace')!;
     assert.equal(grace.voice.id, 'bf_emma');

@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config.ts';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { logContext } from '../log-context.ts';
 import type { Services } from '../services.ts';
 import { limitBodies } from './body-limit.ts';
 import { requireCleanStrings } from './input-rules.ts';
@@ -108,10 +109,11 @@ export function createApp(services: () => Services) {
     const started = performance.now();
     const requestId = newId('req');
     c.set('requestId', requestId);
-    await next();
+    const sessionId = /\/v1\/sessions\/(ses_[0-9a-z]+)/.exec(c.req.path)?.[1];
+    // Every line logged while this request is handled carries its ids (log-context.ts).
+    await logContext.run({ req_id: requestId, ...(sessionId ? { session_id: sessionId } : {}) }, next);
     c.header('X-Request-Id', requestId);
     const ms = Math.round((performance.now() - started) * 10) / 10;
-    const sessionId = /\/v1\/sessions\/(ses_[0-9a-z]+)/.exec(c.req.path)?.[1];
     services().logger.info(
       {
         req_id: requestId,

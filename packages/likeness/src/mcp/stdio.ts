@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import pino from 'pino';
 import { loadConfig } from '../config.ts';
+import { createLogger } from '../log-context.ts';
 import { type RunningServer, startServer } from '../server.ts';
 import { DEFAULT_TENANT_ID } from '../tenancy/tenancy-service.ts';
 import { LikenessApi } from './api-client.ts';
@@ -57,7 +58,7 @@ export async function runStdioMcp(argv: string[]): Promise<void> {
     );
   } else {
     const config = loadConfig();
-    local = await startServer(config, { logger: pino({ level: config.logLevel }, pino.destination(2)) });
+    local = await startServer(config, { logger: createLogger(config.logLevel, pino.destination(2)) });
     const key = await localKey(local, config.dataDir);
     api = new LikenessApi(
       (p, init) =>
