@@ -87,6 +87,25 @@ describe('metrics', () => {
       assert.match(text, /# TYPE likeness_turn_first_answer_audio_seconds histogram/);
       assert.match(text, /# TYPE likeness_registration_seconds histogram/);
       assert.match(text, /process_resident_memory_bytes \d+/);
+      // Once the session ends, its media quality is in the usage API, per session.
+      await t.client.endSession({ path: { id: live.id } });
+      let row: { quality?: Record<string, number | null> | null } | undefined;
+      for (let i = 0; i < 20 && !row?.quality; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        row = (await t.client.getUsage({ query: { group_by: 'session' } })).data.find(
+          (r) => r.key === live.id,
+        );
+      }
+      const quality = row?.quality;
+      assert.ok(quality, 'quality recorded');
+      assert.ok((quality.frames_sent ?? 0) > 25, `${quality.frames_sent} frames sent`);
+      assert.ok(typeof quality.first_frame_ms === 'number' && quality.first_frame_ms < 5000);
+      assert.equal(quality.av_offset_ms, 0);
+      assert.equal(typeof quality.audio_underruns, 'number');
+      const onDemandRow = (await t.client.getUsage({ query: { group_by: 'session' } })).data.find(
+        (r) => r.key === demand.id,
+      );
+      assert.equal(onDemandRow?.quality, null);
     } finally {
       viewer.close();
     }

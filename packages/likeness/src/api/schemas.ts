@@ -327,6 +327,21 @@ export const UsageSchema = z
         media_seconds: z.number(),
         media_minutes: z.number(),
         entries: z.number().int(),
+        quality: z
+          .object({
+            first_frame_ms: z.number().nullable(),
+            av_offset_ms: z.number(),
+            frames_sent: z.number().int(),
+            frames_dropped: z.number().int(),
+            late_frames: z.number().int(),
+            audio_underruns: z.number().int(),
+          })
+          .nullable()
+          .optional()
+          .openapi({
+            description:
+              'group_by=session: a live session’s media quality as sent (first frame after the first viewer, A/V offset at the sender, frames sent, dropped and late, audio underruns); null for on-demand sessions and live ones still running.',
+          }),
       }),
     ),
     total: z.object({ media_seconds: z.number(), media_minutes: z.number() }),

@@ -159,7 +159,17 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   /** Seconds of media sent while someone was watching: read and reset by the usage meter. */
   unmeteredSeconds = 0;
   /** Quality counters since start (also in the metrics event). */
-  readonly quality = { framesDropped: 0, lateFrames: 0, audioUnderruns: 0 };
+  readonly quality = { framesDropped: 0, lateFrames: 0, audioUnderruns: 0, framesSent: 0 };
+  /** performance.now() of the first viewer's arrival and of the first frame sent to anyone. */
+  private firstViewerAt: number | undefined;
+  private firstFrameAt: number | undefined;
+
+  /** From the first viewer's arrival to the first video frame sent (ms), once there has been one. */
+  get firstFrameMs(): number | undefined {
+    return this.firstViewerAt !== undefined && this.firstFrameAt !== undefined
+      ? Math.round(this.firstFrameAt - this.firstViewerAt)
+      : undefined;
+  }
 
   constructor(
     private readonly opts: {
@@ -189,6 +199,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   }
 
   attach(sink: MediaSink): () => void {
+    this.firstViewerAt ??= performance.now();
     this.sinks.add(sink);
     this.start();
     return () => this.sinks.delete(sink);
@@ -393,6 +404,8 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   private deliver(rgba: Uint8Array, n: number) {
     for (const sink of this.sinks) sink.video(rgba, this.opts.frames.size, n);
     this.framesThisSecond++;
+    this.quality.framesSent++;
+    if (this.sinks.size) this.firstFrameAt ??= performance.now();
   }
 
   /** The next 10 ms of audio: the head utterance's samples, or silence. */

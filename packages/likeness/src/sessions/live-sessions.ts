@@ -424,6 +424,21 @@ export class LiveSessions {
     }
   }
 
+  /** The session's media quality, kept with it for the usage API once its media has closed. */
+  private async recordQuality(sessionId: string, live: LiveMedia): Promise<void> {
+    const q = live.media.quality;
+    await this.deps.sessions
+      .setQuality(sessionId, {
+        first_frame_ms: live.media.firstFrameMs ?? null,
+        av_offset_ms: 0,
+        frames_sent: q.framesSent,
+        frames_dropped: q.framesDropped,
+        late_frames: q.lateFrames,
+        audio_underruns: q.audioUnderruns,
+      })
+      .catch((err) => this.deps.logger.warn({ err, sessionId }, 'session quality not recorded'));
+  }
+
   async teardown(sessionId: string): Promise<void> {
     this.greeted.delete(sessionId);
     const m = this.metered.get(sessionId);
@@ -435,6 +450,7 @@ export class LiveSessions {
       await m.chain;
       await this.meter(sessionId, m, live, true);
     }
+    if (live) await this.recordQuality(sessionId, live);
   }
 
   async closeAll(): Promise<void> {

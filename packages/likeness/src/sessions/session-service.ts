@@ -4,7 +4,13 @@ import type { Config } from '../config.ts';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { pageOf } from '../store/page.ts';
-import type { BargeInSetting, Database, SessionsTable, SessionTransition } from '../store/schema.ts';
+import type {
+  BargeInSetting,
+  Database,
+  SessionQuality,
+  SessionsTable,
+  SessionTransition,
+} from '../store/schema.ts';
 import type { QuotaService } from '../usage/quota.ts';
 import { type EndReason, expiryDue, isExpired, isLive, type SessionStatus } from './lifecycle.ts';
 
@@ -93,6 +99,7 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
       transitions: [{ status: 'created', at: now.toISOString() }] as SessionTransition[],
       greeting: input.greeting ?? false,
       barge_in: input.barge_in ?? null,
+      quality: null,
     };
     // Count and insert in one transaction, serialised per tenant by an advisory lock, so two concurrent
     // creates cannot both take the last slot.
@@ -165,6 +172,14 @@ export class SessionService extends EventEmitter<{ transition: [SessionTransitio
     const session = await this.get(tenantId, id);
     if (!isLive(session.status)) return session;
     return this.transition(session, 'ended', reason, new Date());
+  }
+
+  async setQuality(id: string, quality: SessionQuality): Promise<void> {
+    await this.db
+      .updateTable('sessions')
+      .set({ quality: JSON.stringify(quality) })
+      .where('id', '=', id)
+      .execute();
   }
 
   /**

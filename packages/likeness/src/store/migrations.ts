@@ -210,6 +210,13 @@ export const MIGRATIONS: { name: string; up: (db: Kysely<Database>) => Promise<v
       await runStatements(db, `ALTER TABLE tenants ADD COLUMN monthly_minutes double precision`);
     },
   },
+  {
+    name: '0007_session_quality',
+    async up(db) {
+      // What a live session's media was like (usage API, per session): written when its media closes.
+      await runStatements(db, `ALTER TABLE sessions ADD COLUMN quality jsonb`);
+    },
+  },
 ];
 
 /** Prepared statements (both drivers use them) take one command each, so a script runs statement by statement. */

@@ -108,8 +108,22 @@ export interface SessionsTable {
   transitions: Json<SessionTransition[]>;
   /** Realtime: the character says its persona's greeting when the first viewer connects. */
   greeting: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Realtime: the media's quality, written when the session's media closes (SessionQuality). */
+  quality: ColumnType<SessionQuality | null, string | null | undefined, string | null>;
   /** Realtime: what the user's speech over the answer does; null: the default (after 400 ms of speech). */
   barge_in: ColumnType<BargeInSetting | null, BargeInSetting | null | undefined, BargeInSetting | null>;
+}
+
+/** A live session's media quality, as the server sent it. */
+export interface SessionQuality {
+  /** From the first viewer's arrival to the first video frame sent to it. */
+  first_frame_ms: number | null;
+  /** Audio minus video at the sender: 0 by construction (each frame is drawn for the audio it goes out with). */
+  av_offset_ms: number;
+  frames_sent: number;
+  frames_dropped: number;
+  late_frames: number;
+  audio_underruns: number;
 }
 
 /** Stored as given: { mode: 'off' | 'immediate' } or { mode: 'after', after_ms }. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type Kysely, sql } from 'kysely';
 import { newId } from '../ids.ts';
 import type { SessionService } from '../sessions/session-service.ts';
-import type { Database } from '../store/schema.ts';
+import type { Database, SessionQuality } from '../store/schema.ts';
 
 export type UsageGroupBy = 'session' | 'character' | 'user';
 
@@ -11,6 +11,8 @@ export interface UsageRow {
   media_seconds: number;
   media_minutes: number;
   entries: number;
+  /** group_by=session only. */
+  quality?: SessionQuality | null;
 }
 
 const GROUP_COLUMN = { session: 'session_id', character: 'character_id', user: 'user_id' } as const;
@@ -105,11 +107,27 @@ export class UsageLedger extends EventEmitter<{ recorded: [UsageRecorded] }> {
       .groupBy(column)
       .orderBy(column)
       .execute();
+    // Per session, the live media's quality (null for on-demand sessions and live ones still running).
+    const quality = new Map<string, SessionQuality | null>();
+    if (args.groupBy === 'session' && rows.length) {
+      const sessions = await this.db
+        .selectFrom('sessions')
+        .select(['id', 'quality'])
+        .where('tenant_id', '=', args.tenantId)
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.key),
+        )
+        .execute();
+      for (const s of sessions) quality.set(s.id, s.quality);
+    }
     const data: UsageRow[] = rows.map((r) => ({
       key: r.key,
       media_seconds: round3(Number(r.media_seconds)),
       media_minutes: round3(Number(r.media_seconds) / 60),
       entries: Number(r.entries),
+      ...(args.groupBy === 'session' ? { quality: quality.get(r.key) ?? null } : {}),
     }));
     const total = data.reduce((s, r) => s + r.media_seconds, 0);
     return { data, total: { media_seconds: round3(total), media_minutes: round3(total / 60) } };

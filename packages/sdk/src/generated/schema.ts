@@ -1070,6 +1070,15 @@ export interface components {
                 media_seconds: number;
                 media_minutes: number;
                 entries: number;
+                /** @description group_by=session: a live session’s media quality as sent (first frame after the first viewer, A/V offset at the sender, frames sent, dropped and late, audio underruns); null for on-demand sessions and live ones still running. */
+                quality?: {
+                    first_frame_ms: number | null;
+                    av_offset_ms: number;
+                    frames_sent: number;
+                    frames_dropped: number;
+                    late_frames: number;
+                    audio_underruns: number;
+                } | null;
             }[];
             total: {
                 media_seconds: number;
