@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import sharp from 'sharp';
 import { launchChromium } from './helpers/browser.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from './helpers/test-server.ts';
 
@@ -112,16 +113,15 @@ describe('studio', () => {
     assert.equal(grace.voice.id, 'bf_emma');
     assert.equal(grace.persona.prompt, 'You are Grace, a computer pioneer.');
 
-    // A file that is not a face: the problem's detail, as an alert; nothing created.
-    await page.setInputFiles('#portrait', {
-      name: 'notes.png',
-      mimeType: 'image/png',
-      buffer: Buffer.from('not really a png'),
-    });
+    // A picture with no face in it: the problem's detail, as an alert; nothing created.
+    const sky = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#7ab' } })
+      .png()
+      .toBuffer();
+    await page.setInputFiles('#portrait', { name: 'sky.png', mimeType: 'image/png', buffer: sky });
     await page.fill('#new-name', 'Nobody');
     await page.click('#create-button');
     await page.waitForSelector('#create-status[role=alert]');
-    assert.match((await page.textContent('#create-status')) ?? '', /^Not created: /);
+    assert.match((await page.textContent('#create-status')) ?? '', /^Not created: .*face/i);
     assert.ok(!(await t.client.listCharacters()).data.some((c) => c.name === 'Nobody'));
   });
 
