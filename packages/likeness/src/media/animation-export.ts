@@ -4,8 +4,14 @@ import { seedFrom } from '../animation/random.ts';
 import type { Viseme } from '../animation/visemes.ts';
 import { Problem } from '../errors.ts';
 import { wavFile } from '../speech/wav.ts';
-import { estimateSpeechSeconds } from '../usage/quota.ts';
-import { type GenerateRequest, type OnDemandDeps, requireOnDemandSession } from './on-demand.ts';
+import { mediaCapExceeded } from './media-cap.ts';
+import {
+  type CheckedJob,
+  checkOnDemandJob,
+  type GenerateRequest,
+  type OnDemandDeps,
+  withMinutesReserved,
+} from './on-demand.ts';
 
 export interface AnimationRequest extends Omit<GenerateRequest, 'size'> {
   fps?: number | undefined;
@@ -39,44 +45,16 @@ export async function exportAnimation(
   req: AnimationRequest,
   signal?: AbortSignal,
 ): Promise<AnimationExport> {
-  const session = await requireOnDemandSession(services, tenantId, sessionId);
-  const character = await services.characters.get(tenantId, session.character_id);
-  const voice = req.voice ?? character.voice;
-  services.speech.prepare(req.text, voice, { maxChars: services.config.limits.maxTextChars });
-  const remaining = session.max_duration_s - (await services.usage.sessionSeconds(session.id));
-  const capProblem = () =>
-    new Problem(
-      'usage-cap-exceeded',
-      `This text would need more than the ${Math.max(0, remaining).toFixed(1)} s of media the session has left. Shorten it or start a new session.`,
-      { remaining_s: Math.max(0, Math.round(remaining * 10) / 10) },
-    );
-  if (remaining <= 0) throw capProblem();
-  const reservation = await services.quota.reserve(tenantId, estimateSpeechSeconds(req.text));
-  try {
-    return await buildTrack(
-      services,
-      tenantId,
-      session.id,
-      character,
-      voice,
-      remaining,
-      capProblem,
-      req,
-      signal,
-    );
-  } finally {
-    reservation.release();
-  }
+  const job = await checkOnDemandJob(services, tenantId, sessionId, req);
+  return withMinutesReserved(services, tenantId, req.text, () =>
+    buildTrack(services, tenantId, job, req, signal),
+  );
 }
 
 async function buildTrack(
   services: Omit<OnDemandDeps, 'batchRenders' | 'renders'>,
   tenantId: string,
-  sessionId: string,
-  character: Awaited<ReturnType<OnDemandDeps['characters']['get']>>,
-  voice: NonNullable<AnimationRequest['voice']>,
-  remaining: number,
-  capProblem: () => Problem,
+  { session, character, voice, remaining }: CheckedJob,
   req: AnimationRequest,
   signal: AbortSignal | undefined,
 ): Promise<AnimationExport> {
@@ -104,7 +82,7 @@ async function buildTrack(
     sampleRate = chunk.sampleRate;
     pcm.push(chunk.samples);
     samples = chunk.startSample + chunk.samples.length;
-    if (samples / sampleRate > remaining) throw capProblem();
+    if (samples / sampleRate > remaining) throw mediaCapExceeded(remaining);
     track.mouth.append(chunk.visemes);
     for (const v of chunk.visemes) {
       visemes.push({
@@ -135,7 +113,7 @@ async function buildTrack(
   const durationS = frames / fps;
   await services.usage.record({
     tenantId,
-    sessionId,
+    sessionId: session.id,
     mediaSeconds: durationS,
     kind: 'animation',
   });

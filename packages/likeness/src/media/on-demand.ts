@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { seedFrom } from '../animation/random.ts';
-import type { CharacterService } from '../characters/character-service.ts';
+import type { Character, CharacterService } from '../characters/character-service.ts';
 import type { Config } from '../config.ts';
 import { Problem } from '../errors.ts';
 import type { Mood } from '../persona/persona.ts';
@@ -10,11 +10,12 @@ import type { Registrar } from '../registration/registrar.ts';
 import type { RenderPool } from '../render/render-pool.ts';
 import type { RenderService } from '../render/render-service.ts';
 import { isLive } from '../sessions/lifecycle.ts';
-import type { SessionService } from '../sessions/session-service.ts';
+import type { SessionRow, SessionService } from '../sessions/session-service.ts';
 import type { SpeechService } from '../speech/speech-service.ts';
 import type { VoiceRef } from '../speech/voice-catalog.ts';
 import { estimateSpeechSeconds, type QuotaService } from '../usage/quota.ts';
 import type { UsageLedger } from '../usage/usage-ledger.ts';
+import { mediaCapExceeded } from './media-cap.ts';
 import { renderUtteranceVideo, type UtteranceVideoResult } from './utterance-video.ts';
 
 export interface GenerateRequest {
@@ -74,6 +75,52 @@ export async function requireOnDemandSession(
   return session;
 }
 
+/** An on-demand job that has passed every check that can be made before work starts. */
+export interface CheckedJob {
+  session: SessionRow;
+  character: Character;
+  voice: VoiceRef;
+  /** Media seconds the session has left. */
+  remaining: number;
+}
+
+/**
+ * What every on-demand job (MP4, stored video, animation track) checks before any work: the session is live
+ * and on demand, text and voice are speakable, the session has media left. Bad input fails here, whole.
+ */
+export async function checkOnDemandJob(
+  services: Pick<OnDemandDeps, 'sessions' | 'characters' | 'speech' | 'usage' | 'config'>,
+  tenantId: string,
+  sessionId: string,
+  req: Pick<GenerateRequest, 'text' | 'voice'>,
+): Promise<CheckedJob> {
+  const session = await requireOnDemandSession(services, tenantId, sessionId);
+  const character = await services.characters.get(tenantId, session.character_id);
+  const voice = req.voice ?? character.voice;
+  services.speech.prepare(req.text, voice, { maxChars: services.config.limits.maxTextChars });
+  const remaining = session.max_duration_s - (await services.usage.sessionSeconds(session.id));
+  if (remaining <= 0) throw mediaCapExceeded(0);
+  return { session, character, voice, remaining };
+}
+
+/**
+ * Runs a job while its estimated media is reserved against the tenant's monthly minutes (402 when it may not
+ * start), until its usage is recorded: racing renders cannot all spend the tenant's last minute.
+ */
+export async function withMinutesReserved<T>(
+  services: Pick<OnDemandDeps, 'quota'>,
+  tenantId: string,
+  text: string,
+  job: () => Promise<T>,
+): Promise<T> {
+  const reservation = await services.quota.reserve(tenantId, estimateSpeechSeconds(text));
+  try {
+    return await job();
+  } finally {
+    reservation.release();
+  }
+}
+
 export async function generateForSession(
   services: OnDemandDeps,
   tenantId: string,
@@ -81,41 +128,19 @@ export async function generateForSession(
   req: GenerateRequest,
   opts: { keepAs?: string } = {},
 ): Promise<GeneratedVideo> {
-  const session = await requireOnDemandSession(services, tenantId, sessionId);
-  const character = await services.characters.get(tenantId, session.character_id);
-  const voice = req.voice ?? character.voice;
-  // Validates text and voice now: bad input fails before any rendering.
-  services.speech.prepare(req.text, voice, { maxChars: services.config.limits.maxTextChars });
-  const used = await services.usage.sessionSeconds(session.id);
-  const remaining = session.max_duration_s - used;
-  if (remaining <= 0) {
-    throw new Problem(
-      'usage-cap-exceeded',
-      `Session ${sessionId} has used its ${session.max_duration_s} s of media. Start a new session.`,
-      {
-        remaining_s: 0,
-      },
-    );
-  }
-  // Held until the usage is recorded: racing renders cannot all spend the tenant's last minute.
-  const reservation = await services.quota.reserve(tenantId, estimateSpeechSeconds(req.text));
-  try {
-    return await renderAndRecord(services, tenantId, session, character, req, remaining, opts);
-  } finally {
-    reservation.release();
-  }
+  const job = await checkOnDemandJob(services, tenantId, sessionId, req);
+  return withMinutesReserved(services, tenantId, req.text, () =>
+    renderAndRecord(services, tenantId, job, req, opts),
+  );
 }
 
 async function renderAndRecord(
   services: OnDemandDeps,
   tenantId: string,
-  session: { id: string },
-  character: Awaited<ReturnType<CharacterService['get']>>,
+  { session, character, voice, remaining }: CheckedJob,
   req: GenerateRequest,
-  remaining: number,
   opts: { keepAs?: string },
 ): Promise<GeneratedVideo> {
-  const voice = req.voice ?? character.voice;
   const size = req.size ?? services.config.limits.portraitSize;
   const renderer = await services.renders.renderer(character.identity.id, size);
   const identity = await services.registrar.load(character.identity.id);

@@ -6,6 +6,7 @@ import type { Identity } from '../registration/identity.ts';
 import type { PortraitRenderer } from '../render/renderer.ts';
 import type { SpeechService, UtteranceChunk } from '../speech/speech-service.ts';
 import type { VoiceRef } from '../speech/voice-catalog.ts';
+import { mediaCapExceeded } from './media-cap.ts';
 import { Mp4Encoder } from './mp4-encoder.ts';
 
 export interface UtteranceVideoRequest {
@@ -123,11 +124,7 @@ export async function renderUtteranceVideo(req: UtteranceVideoRequest): Promise<
       void encoder.writeAudio(chunk.samples).catch(() => undefined);
       audioSamples = chunk.startSample + chunk.samples.length;
       if (req.maxSeconds !== undefined && audioSamples / sampleRate > req.maxSeconds) {
-        throw new Problem(
-          'usage-cap-exceeded',
-          `This text would need more than the ${Math.max(0, req.maxSeconds).toFixed(1)} s of media the session has left. Shorten it or start a new session.`,
-          { remaining_s: Math.max(0, Math.round(req.maxSeconds * 10) / 10) },
-        );
+        throw mediaCapExceeded(req.maxSeconds);
       }
       await renderUntil(Math.floor((audioSamples / sampleRate - LOOKAHEAD_S) * fps));
     }

@@ -7,10 +7,10 @@ import { pageOf } from '../store/page.ts';
 import type { Database, VideosTable } from '../store/schema.ts';
 import type { EventSink } from '../webhooks/events.ts';
 import {
+  checkOnDemandJob,
   type GenerateRequest,
   generateForSession,
   type OnDemandDeps,
-  requireOnDemandSession,
 } from './on-demand.ts';
 
 export type VideoRow = Selectable<VideosTable>;
@@ -52,20 +52,8 @@ export class VideoJobs {
   }
 
   async start(tenantId: string, sessionId: string, req: GenerateRequest): Promise<VideoRow> {
-    const session = await requireOnDemandSession(this.deps, tenantId, sessionId);
-    const character = await this.deps.characters.get(tenantId, session.character_id);
-    this.deps.speech.prepare(req.text, req.voice ?? character.voice, {
-      maxChars: this.deps.config.limits.maxTextChars,
-    });
+    const { session } = await checkOnDemandJob(this.deps, tenantId, sessionId, req);
     await this.deps.quota.assertMinutesLeft(tenantId, 'no new render can start.');
-    if ((await this.deps.usage.sessionSeconds(session.id)) >= session.max_duration_s)
-      throw new Problem(
-        'usage-cap-exceeded',
-        `Session ${sessionId} has used all its media. Start a new session.`,
-        {
-          remaining_s: 0,
-        },
-      );
     const row: VideoRow = {
       id: newId('vid'),
       tenant_id: tenantId,

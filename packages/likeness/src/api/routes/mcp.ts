@@ -4,6 +4,7 @@ import { Problem } from '../../errors.ts';
 import { LikenessApi } from '../../mcp/api-client.ts';
 import { createMcpServer } from '../../mcp/mcp-server.ts';
 import type { Services } from '../../services.ts';
+import { requireApiKey } from '../api-key-auth.ts';
 import type { Api } from '../types.ts';
 
 /**
@@ -14,14 +15,7 @@ import type { Api } from '../types.ts';
 export function registerMcpRoute(app: Api, services: () => Services, version: string) {
   app.all('/mcp', async (c) => {
     const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match || match[1]!.startsWith('lst_'))
-      throw new Problem(
-        'unauthorized',
-        'Send your API key as "Authorization: Bearer <key>" (session tokens do not open /mcp).',
-      );
-    if (!(await services().tenancy.authenticate(match[1]!)))
-      throw new Problem('unauthorized', 'The API key is unknown or has been revoked.');
+    await requireApiKey(services(), header);
     // Stateless: no server-initiated stream to GET, no session to DELETE (the spec's answer is 405).
     if (c.req.method !== 'POST')
       return c.json(

@@ -1,6 +1,7 @@
 import { Problem } from '../../errors.ts';
 import type { Services } from '../../services.ts';
 import { can } from '../../tenancy/tenancy-service.ts';
+import { requireApiKey } from '../api-key-auth.ts';
 import type { Api } from '../types.ts';
 
 /**
@@ -9,10 +10,7 @@ import type { Api } from '../types.ts';
  */
 export function registerMetricsRoute(app: Api, services: () => Services) {
   app.get('/metrics', async (c) => {
-    const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
-    const auth =
-      match && !match[1]!.startsWith('lst_') ? await services().tenancy.authenticate(match[1]!) : undefined;
-    if (!auth) throw new Problem('unauthorized', 'Send the operator key as "Authorization: Bearer <key>".');
+    const auth = await requireApiKey(services(), c.req.header('authorization'));
     if (!can.createTenants(auth.role))
       throw new Problem('forbidden', 'Metrics cover every tenant: only the operator key reads them.');
     const { contentType, body } = await services().metrics.render();
