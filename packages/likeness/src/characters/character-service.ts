@@ -5,6 +5,7 @@ import type { CharacterModel } from '../conversation/llm/registry.ts';
 import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { DEFAULT_PERSONA, type Persona } from '../persona/persona.ts';
+import { PIPELINE_VERSION } from '../registration/identity.ts';
 import type { IdentitySummary, Registrar, RegistrationInput } from '../registration/registrar.ts';
 import { DEFAULT_VOICE, type VoiceRef } from '../speech/voice-catalog.ts';
 import { pageOf } from '../store/page.ts';
@@ -234,9 +235,11 @@ export class CharacterService {
   async seedCast(tenantId: string): Promise<void> {
     const rows = await this.db
       .selectFrom('characters')
-      .select(['id', 'slug', 'voice'])
-      .where('tenant_id', '=', tenantId)
-      .where('is_cast', '=', true)
+      .innerJoin('identities', 'identities.id', 'characters.identity_id')
+      .select(['characters.id as id', 'characters.slug as slug', 'characters.voice as voice'])
+      .select('identities.pipeline_version as pipeline_version')
+      .where('characters.tenant_id', '=', tenantId)
+      .where('characters.is_cast', '=', true)
       .execute();
     const present = new Set(rows.map((r) => r.slug));
     for (const member of DEFAULT_CAST) {
@@ -248,6 +251,22 @@ export class CharacterService {
         await this.db
           .updateTable('characters')
           .set({ voice: JSON.stringify(member.voice) })
+          .where('id', '=', row.id)
+          .execute();
+      }
+      if (row && row.pipeline_version !== PIPELINE_VERSION) {
+        // Registration improved since this cast member was registered (a new pipeline version): the cast
+        // moves to the identity the current pipeline makes from the same portrait. Users' own characters
+        // keep theirs (re-registering the same portrait gives them the new one).
+        const bytes = await fs.readFile(member.portraitFile);
+        const identity = await this.registrar.registerShared(
+          tenantId,
+          { kind: 'image', bytes },
+          { trusted: true },
+        );
+        await this.db
+          .updateTable('characters')
+          .set({ identity_id: identity.id })
           .where('id', '=', row.id)
           .execute();
       }

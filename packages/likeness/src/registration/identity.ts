@@ -16,13 +16,14 @@ import {
   MOUTH_OUTER,
   SKIN_SAMPLES,
 } from './face-topology.ts';
+import { fitLipsToPixels } from './lip-fit.ts';
 import { buildWarpMesh, type WarpMesh } from './mesh.ts';
 
 /**
  * Bump when anything that shapes an identity changes (detector settings, framing, mesh, palette): the
  * content address includes it, so old cached identities are rebuilt instead of silently reused.
  */
-export const PIPELINE_VERSION = 'reg-2';
+export const PIPELINE_VERSION = 'reg-3';
 
 export type Rgb = [number, number, number];
 
@@ -112,13 +113,15 @@ export function buildIdentity(args: {
 }): Identity {
   const { portrait, face } = args;
   const size = portrait.width;
-  const lm = face.landmarks;
+  // The mesh's lips checked against the pixels (drawn mouths are often placed too high by the detector).
+  const lm = fitLipsToPixels(portrait, face.landmarks).landmarks;
   const at = (ids: number[]) => ids.map((i) => [lm[i]![0], lm[i]![1]] as [number, number]);
   const patch = Math.max(1, Math.round(size / 170));
   const corners: [number, number][] = [
     [4, 4],
     [size - 5, 4],
   ];
+  const lip = sampleColour(portrait, at(LIP_SAMPLES), Math.max(1, patch - 1));
   return {
     id: args.id,
     pipelineVersion: PIPELINE_VERSION,
@@ -152,9 +155,14 @@ export function buildIdentity(args: {
     },
     palette: {
       skin: sampleColour(portrait, at(SKIN_SAMPLES), patch),
-      lip: sampleColour(portrait, at(LIP_SAMPLES), Math.max(1, patch - 1)),
+      lip,
       background: sampleColour(portrait, corners, patch * 2),
-      mouthCavity: [58, 20, 24],
+      // The inside of the mouth is the lips' own colour in shadow: deep red for a drawing's red lips.
+      mouthCavity: [
+        Math.round(lip[0] * 0.34 + 16),
+        Math.round(lip[1] * 0.15 + 6),
+        Math.round(lip[2] * 0.17 + 8),
+      ],
     },
     idle: args.idle ?? defaultIdleProfile(args.id),
   };
