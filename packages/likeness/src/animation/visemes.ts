@@ -90,7 +90,8 @@ export function phonemesToVisemes(
 /**
  * Mouth parameters, relative to the portrait at rest:
  * jawOpen 0..1 (how far the jaw drops), lipWidth -1..1 (narrow..spread), rounding 0..1 (pucker),
- * lipClosure 0..1 (1 = lips pressed together), teeth 0..1 (how much of the teeth shows when lips part).
+ * lipClosure 0..1 (1 = lips pressed together), teeth 0..1 (how much of the teeth shows when lips part),
+ * tongue 0..1 (the tongue's tip raised towards the upper teeth: L, N, T, D; between the teeth on TH).
  */
 export interface MouthShape {
   jawOpen: number;
@@ -98,26 +99,34 @@ export interface MouthShape {
   rounding: number;
   lipClosure: number;
   teeth: number;
+  tongue: number;
 }
 
-export const REST_MOUTH: MouthShape = { jawOpen: 0, lipWidth: 0, rounding: 0, lipClosure: 0, teeth: 0 };
+export const REST_MOUTH: MouthShape = {
+  jawOpen: 0,
+  lipWidth: 0,
+  rounding: 0,
+  lipClosure: 0,
+  teeth: 0,
+  tongue: 0,
+};
 
 export const MOUTH_TARGETS: Record<Viseme, MouthShape> = {
   sil: REST_MOUTH,
-  PP: { jawOpen: 0.04, lipWidth: 0, rounding: 0.1, lipClosure: 1, teeth: 0 },
-  FF: { jawOpen: 0.14, lipWidth: 0.1, rounding: 0, lipClosure: 0.2, teeth: 0.9 },
-  TH: { jawOpen: 0.2, lipWidth: 0.1, rounding: 0, lipClosure: 0, teeth: 0.7 },
-  DD: { jawOpen: 0.25, lipWidth: 0.15, rounding: 0, lipClosure: 0, teeth: 0.6 },
-  kk: { jawOpen: 0.3, lipWidth: 0.05, rounding: 0, lipClosure: 0, teeth: 0.4 },
-  CH: { jawOpen: 0.18, lipWidth: -0.15, rounding: 0.55, lipClosure: 0, teeth: 0.8 },
-  SS: { jawOpen: 0.1, lipWidth: 0.35, rounding: 0, lipClosure: 0, teeth: 0.95 },
-  nn: { jawOpen: 0.2, lipWidth: 0.1, rounding: 0, lipClosure: 0, teeth: 0.45 },
-  RR: { jawOpen: 0.25, lipWidth: -0.2, rounding: 0.5, lipClosure: 0, teeth: 0.3 },
-  aa: { jawOpen: 0.85, lipWidth: 0.15, rounding: 0, lipClosure: 0, teeth: 0.35 },
-  E: { jawOpen: 0.55, lipWidth: 0.4, rounding: 0, lipClosure: 0, teeth: 0.55 },
-  I: { jawOpen: 0.35, lipWidth: 0.55, rounding: 0, lipClosure: 0, teeth: 0.65 },
-  O: { jawOpen: 0.6, lipWidth: -0.35, rounding: 0.8, lipClosure: 0, teeth: 0.2 },
-  U: { jawOpen: 0.3, lipWidth: -0.5, rounding: 1, lipClosure: 0, teeth: 0.1 },
+  PP: { jawOpen: 0.04, lipWidth: 0, rounding: 0.1, lipClosure: 1, teeth: 0, tongue: 0 },
+  FF: { jawOpen: 0.14, lipWidth: 0.1, rounding: 0, lipClosure: 0.2, teeth: 0.9, tongue: 0 },
+  TH: { jawOpen: 0.2, lipWidth: 0.1, rounding: 0, lipClosure: 0, teeth: 0.7, tongue: 1 },
+  DD: { jawOpen: 0.25, lipWidth: 0.15, rounding: 0, lipClosure: 0, teeth: 0.6, tongue: 0.45 },
+  kk: { jawOpen: 0.3, lipWidth: 0.05, rounding: 0, lipClosure: 0, teeth: 0.4, tongue: 0 },
+  CH: { jawOpen: 0.18, lipWidth: -0.15, rounding: 0.55, lipClosure: 0, teeth: 0.8, tongue: 0 },
+  SS: { jawOpen: 0.1, lipWidth: 0.35, rounding: 0, lipClosure: 0, teeth: 0.95, tongue: 0 },
+  nn: { jawOpen: 0.2, lipWidth: 0.1, rounding: 0, lipClosure: 0, teeth: 0.45, tongue: 0.7 },
+  RR: { jawOpen: 0.25, lipWidth: -0.2, rounding: 0.5, lipClosure: 0, teeth: 0.3, tongue: 0 },
+  aa: { jawOpen: 0.85, lipWidth: 0.15, rounding: 0, lipClosure: 0, teeth: 0.35, tongue: 0 },
+  E: { jawOpen: 0.55, lipWidth: 0.4, rounding: 0, lipClosure: 0, teeth: 0.55, tongue: 0 },
+  I: { jawOpen: 0.35, lipWidth: 0.55, rounding: 0, lipClosure: 0, teeth: 0.65, tongue: 0 },
+  O: { jawOpen: 0.6, lipWidth: -0.35, rounding: 0.8, lipClosure: 0, teeth: 0.2, tongue: 0 },
+  U: { jawOpen: 0.3, lipWidth: -0.5, rounding: 1, lipClosure: 0, teeth: 0.1, tongue: 0 },
 };
 
 /** Visemes whose shape has the mouth open (used by tests and the audio-derived path). */

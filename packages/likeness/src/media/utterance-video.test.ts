@@ -53,6 +53,7 @@ describe('on-demand utterance video', () => {
           rounding: 0,
           lipClosure: 0,
           teeth: 0,
+          tongue: 0,
         });
         movement[n] = mouthDifference(identity, rgba, still, renderer.size, 30);
       },

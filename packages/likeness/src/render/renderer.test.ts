@@ -61,6 +61,75 @@ describe('portrait renderer', () => {
     }
   });
 
+  it('paints the open mouth as a mouth: tinted cavity, no black holes, upper teeth that stay with the skull', async () => {
+    for (const name of ['kai', 'nora']) {
+      const { identity, renderer } = await castRenderer(name);
+      const lm = identity.landmarks;
+      const cx = Math.round((lm[61]![0] + lm[291]![0]) / 2);
+      const x0 = Math.round(Math.min(lm[61]![0], lm[291]![0]));
+      const x1 = Math.round(Math.max(lm[61]![0], lm[291]![0]));
+      const y0 = Math.round(lm[0]![1]) - 4;
+      const y1 = Math.round(lm[17]![1]) + 40;
+      const frame = (jawOpen: number) =>
+        renderer.render({ ...NEUTRAL_FRAME, ...MOUTH_TARGETS.aa, jawOpen, teeth: 0.6 });
+      const wide = frame(0.9);
+      // No stray black pixels (the dots once left at the opening's edge).
+      let black = 0;
+      const strays: string[] = [];
+      for (let y = y0; y <= y1; y++) {
+        for (let x = x0; x <= x1; x++) {
+          const o = (y * 512 + x) * 4;
+          const isBlack = (k: number) => wide[k]! < 8 && wide[k + 1]! < 8 && wide[k + 2]! < 8;
+          // A drawing's outline is black too, but in lines that fade; a stray dot sits alone among light pixels.
+          const lumAt = (k: number) => 0.299 * wide[k]! + 0.587 * wide[k + 1]! + 0.114 * wide[k + 2]!;
+          const ring = [-4, 4, -2048, 2048, -2052, -2044, 2044, 2052];
+          if (isBlack(o) && ring.every((d) => lumAt(o + d) > 60)) {
+            black++;
+            strays.push(`${x},${y}`);
+          }
+        }
+      }
+      assert.equal(
+        black,
+        0,
+        `${name}: no stray black pixels in the mouth (${black}; ${strays.slice(0, 8).join(' ')})`,
+      );
+
+      // Down the middle column: the lowest bright (teeth) pixel under the upper lip, and the lower lip's edge.
+      const column = (f: Uint8Array) => {
+        let teethEdge = -1;
+        let lowerLip = -1;
+        let inside = false;
+        for (let y = Math.round(lm[13]![1]) - 6; y <= y1; y++) {
+          const o = (y * 512 + cx) * 4;
+          const lum = 0.299 * f[o]! + 0.587 * f[o + 1]! + 0.114 * f[o + 2]!;
+          if (lum > 170 && f[o + 2]! > 150) teethEdge = y;
+          if (lum < 60) inside = true;
+          else if (inside && lowerLip < 0) lowerLip = y;
+        }
+        return { teethEdge, lowerLip };
+      };
+      const half = column(frame(0.45));
+      const full = column(wide);
+      assert.ok(
+        half.teethEdge > 0 && full.teethEdge > 0,
+        `${name}: upper teeth show (${half.teethEdge}, ${full.teethEdge})`,
+      );
+      assert.ok(
+        full.lowerLip - half.lowerLip >= 5,
+        `${name}: the lower lip drops with the jaw (${half.lowerLip} -> ${full.lowerLip})`,
+      );
+      // The cavity between the teeth and the lower lip is dark but tinted, not black.
+      const o = (Math.round((full.teethEdge + full.lowerLip) / 2) * 512 + cx) * 4;
+      const [r, g, b] = [wide[o]!, wide[o + 1]!, wide[o + 2]!];
+      assert.ok(r > g + 8 && r > b + 8 && r > 20, `${name}: the cavity is tinted (${r}, ${g}, ${b})`);
+      assert.ok(
+        Math.abs(full.teethEdge - half.teethEdge) <= 3,
+        `${name}: the upper teeth stay put (${half.teethEdge} -> ${full.teethEdge})`,
+      );
+    }
+  });
+
   it('draws at other sizes', async () => {
     const { renderer } = await castRenderer('kai', 256);
     assert.equal(renderer.render(NEUTRAL_FRAME).length, 256 * 256 * 4);

@@ -3,6 +3,7 @@ import type { FrameParams } from '../animation/frame-params.ts';
 import { LIPS_LOWER_INNER, LIPS_UPPER_INNER } from '../registration/face-topology.ts';
 import type { Identity } from '../registration/identity.ts';
 import { FaceRig } from './face-rig.ts';
+import { MouthInterior } from './mouth-interior.ts';
 import { warpTriangles } from './warp.ts';
 
 export const MIN_RENDER_SIZE = 256;
@@ -17,8 +18,6 @@ const EYE_LOWER = {
   right: [263, 249, 390, 373, 374, 380, 381, 382, 362],
 };
 
-const TEETH: [number, number, number] = [238, 236, 228];
-const TONGUE: [number, number, number] = [178, 86, 92];
 const LASH: [number, number, number] = [48, 36, 36];
 
 /** y of a polyline (sorted by x or not) at x, by linear interpolation between its points. */
@@ -58,6 +57,7 @@ export class PortraitRenderer {
   private readonly eyeCopy: Uint8Array;
   private readonly cavity: [number, number, number];
   private readonly skin: [number, number, number];
+  private readonly interior: MouthInterior;
   /** The inner lip lines of the portrait at rest (for portraits whose mouth is open). */
   private readonly restMouth: {
     upper: { xs: Float32Array; ys: Float32Array };
@@ -80,6 +80,10 @@ export class PortraitRenderer {
     this.eyeCopy = new Uint8Array(portrait.length);
     this.cavity = identity.palette.mouthCavity;
     this.skin = identity.palette.skin;
+    this.interior = new MouthInterior(
+      { lip: identity.palette.lip, skin: identity.palette.skin, cavity: identity.palette.mouthCavity },
+      LIPS_UPPER_INNER.length,
+    );
     const restLine = (ids: number[]) => {
       const xs = new Float32Array(ids.length);
       const ys = new Float32Array(ids.length);
@@ -145,32 +149,31 @@ export class PortraitRenderer {
   }
 
   /**
-   * The hole the mesh leaves between the inner lips: dark cavity, upper teeth under the upper lip, lower teeth
-   * above the lower lip, a hint of tongue when the mouth is well open. Column by column, anti-aliased at the lips.
+   * The hole the mesh leaves between the inner lips. A portrait whose mouth is open at rest shows its own
+   * interior (teeth it already has), the upper part hanging from the upper lip and the lower part rising
+   * from the lower lip; every other portrait gets the painted interior (cavity, teeth, tongue).
    */
   private drawMouth(p: FrameParams, out: Uint8Array) {
-    const size = this.size;
     const upper = this.polyline(LIPS_UPPER_INNER);
     const lower = this.polyline(LIPS_LOWER_INNER);
+    if (!this.rig.restMouthOpen) {
+      this.interior.paint(out, this.size, upper, lower, p, this.rig.mouthWidth, this.rig.lipLift(p));
+      return;
+    }
+    const size = this.size;
     const left = Math.min(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
     const right = Math.max(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
-    const W = this.rig.mouthWidth;
-    const cx = (left + right) / 2;
-    const halfSpan = Math.max(1, (right - left) / 2);
-    const teeth = p.teeth;
-    // A portrait that already shows its teeth keeps them: the upper part of the opening shows the portrait's
-    // own interior hanging from the upper lip, the lower part rising from the lower lip, the cavity between.
-    const own = this.rig.restMouthOpen ? this.restMouth : undefined;
+    const own = this.restMouth;
     for (let x = Math.max(0, Math.floor(left)); x <= Math.min(size - 1, Math.ceil(right)); x++) {
       const fx = x + 0.5;
       const top = polyY(upper.xs, upper.ys, fx);
       const bottom = polyY(lower.xs, lower.ys, fx);
       if (!(bottom - top > 0.25)) continue;
       const h = bottom - top;
-      const across = Math.abs(fx - cx) / halfSpan; // 0 centre .. 1 corner
-      const upperTeeth = Math.min(h * 0.5, teeth * 0.13 * W) * Math.max(0, 1 - across ** 4);
-      const lowerTeeth = Math.min(h * 0.25, teeth * 0.06 * W) * Math.max(0, 1 - across ** 3);
-      const tongueTop = bottom - Math.max(0, h - 0.12 * W) * 0.45;
+      const sx = own.left + ((fx - left) / Math.max(1, right - left)) * (own.right - own.left);
+      const sTop = polyY(own.upper.xs, own.upper.ys, sx);
+      const sBottom = polyY(own.lower.xs, own.lower.ys, sx);
+      const sh = sBottom - sTop;
       for (let y = Math.max(0, Math.floor(top)); y <= Math.min(size - 1, Math.ceil(bottom)); y++) {
         const fy = y + 0.5;
         const coverage = Math.min(1, fy - top + 0.5, bottom - fy + 0.5);
@@ -182,28 +185,17 @@ export class PortraitRenderer {
           this.cavity[1] * (1.4 - shade),
           this.cavity[2] * (1.4 - shade),
         ];
-        if (own) {
-          const sx = own.left + ((fx - left) / Math.max(1, right - left)) * (own.right - own.left);
-          const sTop = polyY(own.upper.xs, own.upper.ys, sx);
-          const sBottom = polyY(own.lower.xs, own.lower.ys, sx);
-          const sh = sBottom - sTop;
-          const fromTop = fy - top;
-          const fromBottom = bottom - fy;
-          let sy = Number.NaN;
-          if (sh > 0 && fromTop <= Math.min(h / 2, sh / 2)) sy = sTop + fromTop;
-          else if (sh > 0 && fromBottom <= Math.min(h / 2, sh / 2)) sy = sBottom - fromBottom;
-          if (!Number.isNaN(sy)) {
-            const o =
-              (Math.min(size - 1, Math.max(0, Math.round(sy - 0.5))) * size +
-                Math.min(size - 1, Math.max(0, Math.round(sx - 0.5)))) *
-              4;
-            rgb = [this.portrait[o]!, this.portrait[o + 1]!, this.portrait[o + 2]!];
-          }
-        } else {
-          if (fy > tongueTop && across < 0.75) rgb = TONGUE.map((c) => c * (0.75 + 0.25 * (1 - across)));
-          if (fy - top < upperTeeth)
-            rgb = TEETH.map((c) => c * (0.92 + 0.08 * (1 - (fy - top) / Math.max(1, upperTeeth))));
-          if (bottom - fy < lowerTeeth) rgb = TEETH.map((c) => c * 0.88);
+        const fromTop = fy - top;
+        const fromBottom = bottom - fy;
+        let sy = Number.NaN;
+        if (sh > 0 && fromTop <= Math.min(h / 2, sh / 2)) sy = sTop + fromTop;
+        else if (sh > 0 && fromBottom <= Math.min(h / 2, sh / 2)) sy = sBottom - fromBottom;
+        if (!Number.isNaN(sy)) {
+          const o =
+            (Math.min(size - 1, Math.max(0, Math.round(sy - 0.5))) * size +
+              Math.min(size - 1, Math.max(0, Math.round(sx - 0.5)))) *
+            4;
+          rgb = [this.portrait[o]!, this.portrait[o + 1]!, this.portrait[o + 2]!];
         }
         blend(out, (y * size + x) * 4, rgb, coverage);
       }

@@ -1,0 +1,183 @@
+import type { MouthShape } from '../animation/visemes.ts';
+import type { Rgb } from '../registration/identity.ts';
+
+/** A lip line as points; any order (sorted by x on use). */
+export interface LipLine {
+  xs: Float32Array;
+  ys: Float32Array;
+}
+
+const DEFAULT_TEETH: Rgb = [236, 231, 220];
+const TONGUE: Rgb = [186, 92, 98];
+const smooth = (x: number) => (x <= 0 ? 0 : x >= 1 ? 1 : x * x * (3 - 2 * x));
+const mix = (a: number, b: number, t: number) => a + (b - a) * t;
+
+/**
+ * y of a smooth curve (Catmull-Rom through the points, taken in order of x) at x; NaN outside its span.
+ * A polyline through eleven landmarks shows its corners at full size; the spline does not.
+ */
+export function curveY(line: LipLine, order: Uint8Array, x: number): number {
+  const n = order.length;
+  const X = (k: number) => line.xs[order[Math.min(n - 1, Math.max(0, k))]!]!;
+  const Y = (k: number) => line.ys[order[Math.min(n - 1, Math.max(0, k))]!]!;
+  if (x < X(0) || x > X(n - 1)) return Number.NaN;
+  let k = 0;
+  while (k < n - 2 && x > X(k + 1)) k++;
+  const x0 = X(k);
+  const x1 = X(k + 1);
+  const t = x1 > x0 ? (x - x0) / (x1 - x0) : 0.5;
+  const p0 = Y(k - 1);
+  const p1 = Y(k);
+  const p2 = Y(k + 1);
+  const p3 = Y(k + 2);
+  return (
+    0.5 *
+    (2 * p1 +
+      (-p0 + p2) * t +
+      (2 * p0 - 5 * p1 + 4 * p2 - p3) * t * t +
+      (-p0 + 3 * p1 - 3 * p2 + p3) * t * t * t)
+  );
+}
+
+/** y of the straight polyline through the points (in order of x) at x; NaN outside its span. */
+function lineY(line: LipLine, order: Uint8Array, x: number): number {
+  const n = order.length;
+  const X = (k: number) => line.xs[order[k]!]!;
+  if (x < X(0) || x > X(n - 1)) return Number.NaN;
+  let k = 0;
+  while (k < n - 2 && x > X(k + 1)) k++;
+  const x0 = X(k);
+  const x1 = X(k + 1);
+  const y0 = line.ys[order[k]!]!;
+  const y1 = line.ys[order[k + 1]!]!;
+  return x1 > x0 ? y0 + ((x - x0) / (x1 - x0)) * (y1 - y0) : (y0 + y1) / 2;
+}
+
+function sortByX(line: LipLine, order: Uint8Array): void {
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => line.xs[a]! - line.xs[b]!);
+}
+
+/**
+ * What shows between parted lips, drawn column by column with anti-aliased edges:
+ * - the cavity, tinted from the lips' own colour (a drawing's red lips give a deep red mouth, not black),
+ *   darkest at the back and towards the corners;
+ * - upper teeth fixed to the skull: their biting edge stays where the upper lip rests, so the lip lifting
+ *   off them uncovers more, and a dropping jaw never drags them down; shaded under the lip, darker towards
+ *   the corners, with faint gaps between the front teeth;
+ * - lower teeth riding on the lower lip (they move with the jaw);
+ * - the tongue: a dome low in the mouth, its tip rising behind the upper teeth on L, N, T, D and between the
+ *   teeth on TH;
+ * - the upper lip's shadow along the top of the opening.
+ */
+export class MouthInterior {
+  private readonly teeth: Rgb;
+  private readonly tongue: Rgb;
+  private readonly cavity: Rgb;
+  private readonly upperOrder: Uint8Array;
+  private readonly lowerOrder: Uint8Array;
+
+  constructor(palette: { lip: Rgb; cavity: Rgb; skin: Rgb; teeth?: Rgb | undefined }, points: number) {
+    this.teeth = palette.teeth ?? (DEFAULT_TEETH.map((c, i) => mix(c, palette.skin[i]!, 0.08)) as Rgb);
+    this.tongue = TONGUE.map((c, i) => mix(c, palette.lip[i]!, 0.25)) as Rgb;
+    this.cavity = palette.cavity;
+    this.upperOrder = new Uint8Array(points);
+    this.lowerOrder = new Uint8Array(points);
+  }
+
+  /**
+   * Paints into `out` (RGBA, `size` wide) between the posed inner lip lines. `W` is the mouth's width at
+   * rest and `lipLift` how far the upper lip was raised off the teeth this frame (pixels).
+   */
+  paint(
+    out: Uint8Array,
+    size: number,
+    upper: LipLine,
+    lower: LipLine,
+    shape: MouthShape,
+    W: number,
+    lipLift: number,
+  ): void {
+    sortByX(upper, this.upperOrder);
+    sortByX(lower, this.lowerOrder);
+    const left = Math.max(upper.xs[this.upperOrder[0]!]!, lower.xs[this.lowerOrder[0]!]!);
+    const right = Math.min(
+      upper.xs[this.upperOrder[this.upperOrder.length - 1]!]!,
+      lower.xs[this.lowerOrder[this.lowerOrder.length - 1]!]!,
+    );
+    const cx = (left + right) / 2;
+    const halfSpan = Math.max(1, (right - left) / 2);
+    const upperShow = W * (0.015 + 0.075 * shape.teeth);
+    // The lower teeth show only on spread, teeth-forward sounds (E, I, S); the lower lip covers them otherwise.
+    const lowerShow = W * 0.06 * Math.max(0, shape.teeth - 0.4);
+    const toothGap = 0.09 * W;
+    const { cavity, teeth, tongue } = this;
+    for (let x = Math.max(0, Math.floor(left)); x <= Math.min(size - 1, Math.ceil(right)); x++) {
+      const fx = x + 0.5;
+      // The smooth curve, widened to the mesh's own straight edges where they lie outside it: the hole the
+      // warp leaves between the lips is always covered (no stretched lip seam showing through).
+      const top = Math.min(curveY(upper, this.upperOrder, fx), lineY(upper, this.upperOrder, fx));
+      const bottom = Math.max(curveY(lower, this.lowerOrder, fx), lineY(lower, this.lowerOrder, fx));
+      const h = bottom - top;
+      if (!(h > 0.25)) continue;
+      const across = Math.min(1, Math.abs(fx - cx) / halfSpan); // 0 centre .. 1 corner
+      const round = 1 - across * across;
+      // Upper teeth: the biting edge hangs from the skull's line (the lip's rest), not from the lip.
+      const upperEdge = Math.min(
+        top + 0.62 * h,
+        top + (lipLift * round + upperShow) * Math.max(0, 1 - across ** 4),
+      );
+      const lowerEdge = Math.max(top + 0.6 * h, bottom - lowerShow * Math.max(0, 1 - across ** 3));
+      const tongueTop =
+        shape.tongue > 0.85
+          ? Math.max(top + 0.35 * h, upperEdge - 1) + (h * across * across) / 1.5
+          : bottom - h * (0.22 + 0.5 * shape.tongue) * (1 - 1.4 * across * across);
+      const nearTooth = Math.abs(((fx - cx) / toothGap) % 1);
+      const gap = Math.abs(fx - cx) > 0.5 && Math.min(nearTooth, 1 - nearTooth) * toothGap < 0.45 ? 0.86 : 1;
+      const side = 1 - 0.4 * across * across;
+      for (let y = Math.max(0, Math.floor(top)); y <= Math.min(size - 1, Math.ceil(bottom)); y++) {
+        const fy = y + 0.5;
+        const coverage = Math.min(1, fy - top + 0.5, bottom - fy + 0.5);
+        if (coverage <= 0) continue;
+        // Cavity: lit near the lips, darkest at the back.
+        const edge = Math.min(1, Math.max(0, Math.min(fy - top, bottom - fy)) / Math.max(1, h / 2));
+        const dark = (1 - 0.55 * Math.sqrt(edge)) * side;
+        let r = cavity[0] * dark;
+        let g = cavity[1] * dark;
+        let b = cavity[2] * dark;
+        // Tongue.
+        const inTongue = Math.min(1, fy - tongueTop + 0.5);
+        if (inTongue > 0 && across < 0.85) {
+          const lit = (0.62 + 0.38 * smooth((fy - tongueTop) / Math.max(1, 0.4 * h))) * side;
+          const a = inTongue * smooth((0.85 - across) / 0.15);
+          r = mix(r, tongue[0] * lit, a);
+          g = mix(g, tongue[1] * lit, a);
+          b = mix(b, tongue[2] * lit, a);
+        }
+        // Lower teeth (behind a tongue tip between the teeth).
+        const inLower = Math.min(1, fy - lowerEdge + 0.5);
+        if (inLower > 0 && lowerShow > 0.3 && !(shape.tongue > 0.85 && fy > tongueTop)) {
+          const lit = 0.8 * side * gap;
+          r = mix(r, teeth[0] * lit, inLower);
+          g = mix(g, teeth[1] * lit, inLower);
+          b = mix(b, teeth[2] * lit, inLower);
+        }
+        // Upper teeth: in the lip's shadow at the top, bright at the edge, soft-edged.
+        const inUpper = Math.min(1, upperEdge - fy + 0.5);
+        if (inUpper > 0) {
+          const v = (fy - top) / Math.max(1, upperEdge - top);
+          const lit = (0.7 + 0.3 * smooth(v * 1.8)) * side * gap;
+          r = mix(r, teeth[0] * lit, inUpper);
+          g = mix(g, teeth[1] * lit, inUpper);
+          b = mix(b, teeth[2] * lit, inUpper);
+        }
+        // The upper lip's shadow.
+        const shadow = fy - top < 1.8 ? 0.72 + 0.28 * ((fy - top) / 1.8) : 1;
+        const o = (y * size + x) * 4;
+        out[o] = mix(out[o]!, r * shadow, coverage);
+        out[o + 1] = mix(out[o + 1]!, g * shadow, coverage);
+        out[o + 2] = mix(out[o + 2]!, b * shadow, coverage);
+      }
+    }
+  }
+}
