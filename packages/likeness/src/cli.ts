@@ -15,7 +15,7 @@ import { Problem } from './errors.ts';
 import { MCP_USAGE, runStdioMcp } from './mcp/stdio.ts';
 import { contactSheet, type SheetFrame } from './media/contact-sheet.ts';
 import { renderUtteranceVideo } from './media/utterance-video.ts';
-import type { Mood } from './persona/persona.ts';
+import { MOODS, type Mood } from './persona/persona.ts';
 import { FaceDetector } from './registration/face-detector.ts';
 import type { Identity } from './registration/identity.ts';
 import { encodePng, identityFromImage } from './registration/registrar.ts';
@@ -26,7 +26,7 @@ import { SpeechService } from './speech/speech-service.ts';
 import { DEFAULT_VOICE, parseVoice, type VoiceRef } from './speech/voice-catalog.ts';
 
 const USAGE =
-  'usage: likeness say --character <id | slug | portrait.png> "text" -o out.mp4 [--voice slt] [--mood neutral|happy] [--seed N] [--size 512] [--sheet sheet.png]';
+  'usage: likeness say --character <id | slug | portrait.png> "text" -o out.mp4 [--voice slt] [--mood neutral|happy|surprised|thinking|concerned] [--seed N] [--size 512] [--sheet sheet.png]';
 
 async function loadCharacter(
   ref: string,
@@ -82,7 +82,7 @@ async function say(argv: string[]) {
     voice = parsed;
   }
   const mood = (values.mood ?? character.mood) as Mood;
-  if (mood !== 'neutral' && mood !== 'happy') throw new Error('--mood must be neutral or happy');
+  if (!MOODS.includes(mood)) throw new Error(`--mood must be one of ${MOODS.join(', ')}`);
   const renderer = await PortraitRenderer.create(character.identity, character.png, size);
   const flite = new FliteEngine();
   const sheet: SheetFrame[] = [];

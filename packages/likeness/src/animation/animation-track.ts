@@ -1,7 +1,7 @@
 import type { Mood } from '../persona/persona.ts';
 import type { IdleMotionProfile } from '../registration/identity.ts';
 import type { FrameParams } from './frame-params.ts';
-import { IdleLayer } from './idle-layer.ts';
+import { type Attention, IdleLayer } from './idle-layer.ts';
 import { MouthTrack } from './mouth-track.ts';
 import type { TimedViseme } from './visemes.ts';
 
@@ -32,10 +32,24 @@ export class AnimationTrack {
     this.idle.setMood(mood, t);
   }
 
+  /** Listening, thinking or neither, from time t (conversation): the face attends while it is silent. */
+  setAttention(attention: Attention, t: number): void {
+    this.idle.setAttention(attention, t);
+  }
+
   at(t: number): FrameParams {
     const m = this.mouth.at(t);
     const idle = this.idle.at(t, m.speaking);
-    return { ...idle, ...m.shape, viseme: m.viseme, smile: idle.smile * (1 - 0.6 * m.speaking) };
+    // Stressed syllables lift the brows and dip the head a little, as speakers do.
+    const accent = m.speaking > 0 ? this.mouth.accent(t) : 0;
+    return {
+      ...idle,
+      ...m.shape,
+      viseme: m.viseme,
+      smile: idle.smile * (1 - 0.6 * m.speaking),
+      browRaise: idle.browRaise + 0.45 * accent,
+      headPitch: idle.headPitch + 1.6 * accent,
+    };
   }
 
   frame(n: number): FrameParams {

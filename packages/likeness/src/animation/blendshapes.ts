@@ -95,8 +95,18 @@ export function arkitWeights(p: FrameParams): number[] {
   set('mouthUpperUpRight', p.teeth * 0.3 * (1 - p.lipClosure));
   set('mouthLowerDownLeft', p.teeth * 0.4 * p.jawOpen * 2);
   set('mouthLowerDownRight', p.teeth * 0.4 * p.jawOpen * 2);
+  // Only the tip between the teeth (TH) is tongue out; L and N raise it behind the teeth.
+  set('tongueOut', Math.max(0, p.tongue - 0.8) * 5 * Math.min(1, p.jawOpen * 5));
   set('mouthSmileLeft', p.smile);
   set('mouthSmileRight', p.smile);
+  // A negative smile is the corners turned down (concern).
+  set('mouthFrownLeft', -p.smile);
+  set('mouthFrownRight', -p.smile);
+  set('browInnerUp', Math.max(0, p.browRaise) * 0.6 + p.browInner);
+  set('browOuterUpLeft', Math.max(0, p.browRaise));
+  set('browOuterUpRight', Math.max(0, p.browRaise));
+  set('browDownLeft', Math.max(0, -p.browRaise) * 2);
+  set('browDownRight', Math.max(0, -p.browRaise) * 2);
   set('cheekSquintLeft', p.smile * 0.4);
   set('cheekSquintRight', p.smile * 0.4);
   set('eyeBlinkLeft', p.blink);

@@ -73,4 +73,20 @@ describe('mouth track', () => {
     assert.ok(blinks >= 20 && blinks <= 40, `${blinks} blinks in 2 minutes at 15/min`);
     assert.ok(lift[1]! - lift[0]! > 0.9, 'breathing moves');
   });
+  it('opens the jaw as wide as the voice is loud, and forgets the audio after an interruption', () => {
+    const rate = 16_000;
+    const vowel: TimedViseme[] = [{ viseme: 'aa', start: 0, end: 1 }];
+    const audio = new Int16Array(rate);
+    for (let i = 0; i < rate; i++) audio[i] = Math.sin(i / 5) * (i < rate / 2 ? 20_000 : 800);
+    const loud = new MouthTrack(vowel, { fps: 25 });
+    loud.appendAudio(audio, rate, 0);
+    const plain = new MouthTrack(vowel, { fps: 25 });
+    const [a, b] = [loud.at(0.25).shape.jawOpen, loud.at(0.75).shape.jawOpen];
+    assert.ok(a > b + 0.2, `loud half opens wider (${a}) than the quiet half (${b})`);
+    assert.ok(b < plain.at(0.75).shape.jawOpen, 'quiet speech opens less than the table value');
+    assert.equal(loud.loudness(2, 0.04), undefined, 'no audio known there');
+    loud.truncate(0.5);
+    assert.equal(loud.loudness(0.6, 0.04), undefined, 'the cut audio is forgotten');
+    assert.ok((loud.loudness(0.2, 0.04) ?? 0) > 0.5, 'the audio before the cut stays');
+  });
 });

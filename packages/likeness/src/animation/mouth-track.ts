@@ -21,6 +21,14 @@ interface Segment extends TimedViseme {
 
 const smooth = (x: number) => (x <= 0 ? 0 : x >= 1 ? 1 : x * x * (3 - 2 * x));
 
+/** Loudness envelope resolution, seconds. */
+const ENV_HOP = 0.01;
+/** How much envelope is kept behind the newest audio (a long live session must not grow without bound). */
+const ENV_KEEP_S = 600;
+/** dBFS mapped to envelope 0 and 1. */
+const ENV_FLOOR_DB = -50;
+const ENV_CEIL_DB = -14;
+
 /**
  * The mouth part of the animation track: timed visemes -> mouth shape at any time t, with coarticulation.
  * Shapes start up to `lead` before their sound and release over `release` after it; neighbours blend by
@@ -33,6 +41,10 @@ export class MouthTrack {
   private readonly lead: number;
   private readonly release: number;
   private maxSpan = 0;
+  /** Loudness 0..1 per ENV_HOP from hop `envStart` on; empty until audio is appended. */
+  private env = new Float32Array(0);
+  private envStart = 0;
+  private envEnd = 0;
 
   constructor(
     visemes: TimedViseme[],
@@ -84,6 +96,72 @@ export class MouthTrack {
     }
   }
 
+  /**
+   * The audio under the track (samples starting at track time `at`): the jaw follows its loudness, so the
+   * mouth opens as wide as the voice is loud, not only as wide as the phoneme's table entry says.
+   */
+  appendAudio(samples: Int16Array, sampleRate: number, at: number): void {
+    const per = sampleRate * ENV_HOP;
+    const first = Math.round(at / ENV_HOP);
+    const last = first + Math.floor(samples.length / per);
+    if (last - this.envStart > this.env.length) {
+      // Grow, dropping what is older than ENV_KEEP_S behind the newest audio.
+      const start = Math.max(this.envStart, last - Math.round(ENV_KEEP_S / ENV_HOP));
+      const next = new Float32Array(Math.max(1024, 2 * (last - start)));
+      const keep = Math.max(0, this.envEnd - start);
+      if (keep > 0) next.set(this.env.subarray(start - this.envStart, this.envEnd - this.envStart));
+      this.env = next;
+      this.envStart = start;
+    }
+    for (let h = Math.max(first, this.envStart); h < last; h++) {
+      const from = Math.round((h - first) * per);
+      const to = Math.min(samples.length, Math.round((h - first + 1) * per));
+      let sum = 0;
+      for (let i = from; i < to; i++) sum += samples[i]! * samples[i]!;
+      const db = 20 * Math.log10(Math.sqrt(sum / Math.max(1, to - from)) / 32768 + 1e-9);
+      this.env[h - this.envStart] = Math.min(
+        1,
+        Math.max(0, (db - ENV_FLOOR_DB) / (ENV_CEIL_DB - ENV_FLOOR_DB)),
+      );
+    }
+    this.envEnd = Math.max(this.envEnd, last);
+  }
+
+  /** Mean loudness over [t, t + span): what the frame at t carries. Undefined where no audio is known. */
+  loudness(t: number, span: number): number | undefined {
+    const from = Math.floor(t / ENV_HOP + 1e-6);
+    const to = Math.max(from + 1, Math.floor((t + span) / ENV_HOP + 1e-6));
+    if (from < this.envStart || to > this.envEnd) return undefined;
+    let sum = 0;
+    for (let h = from; h < to; h++) sum += this.env[h - this.envStart]!;
+    return sum / (to - from);
+  }
+
+  /**
+   * Emphasis at time t, 0..1: a syllable clearly louder than the half second before it (a stressed syllable)
+   * starts a pulse that rises over 60 ms and fades over 400 ms. Brows and a small nod ride on it.
+   * Pure in t, from the loudness envelope; 0 where no audio is known.
+   */
+  accent(t: number): number {
+    const now = Math.floor(t / ENV_HOP + 1e-6);
+    let best = 0;
+    for (let h = now; h > now - 46; h -= 2) {
+      const e = h - this.envStart;
+      if (e < 50 || h >= this.envEnd) continue;
+      const level = this.env[e]!;
+      if (level < 0.55) continue;
+      let mean = 0;
+      for (let k = e - 50; k < e - 5; k += 3) mean += this.env[k]!;
+      mean /= 15;
+      const rise = level - mean;
+      if (rise < 0.15) continue;
+      const age = (now - h) * ENV_HOP;
+      const shape = age < 0.06 ? age / 0.06 : Math.max(0, 1 - (age - 0.06) / 0.4);
+      best = Math.max(best, Math.min(1, (rise - 0.15) * 3.5) * shape);
+    }
+    return best;
+  }
+
   /** Cuts the track at t (an interruption): later shapes go, the current one releases from t. */
   truncate(t: number): void {
     while (this.segments.length && this.segments[this.segments.length - 1]!.start >= t) this.segments.pop();
@@ -91,6 +169,11 @@ export class MouthTrack {
     if (last && last.end > t) {
       last.end = t;
       last.to = t + this.release;
+    }
+    const cut = Math.max(this.envStart, Math.ceil(t / ENV_HOP));
+    if (cut < this.envEnd) {
+      this.env.fill(0, cut - this.envStart, this.envEnd - this.envStart);
+      this.envEnd = cut;
     }
   }
 
@@ -114,7 +197,7 @@ export class MouthTrack {
       if (this.segments[mid]!.start + this.maxSpan < t) lo = mid + 1;
       else hi = mid;
     }
-    const acc: MouthShape = { jawOpen: 0, lipWidth: 0, rounding: 0, lipClosure: 0, teeth: 0 };
+    const acc: MouthShape = { jawOpen: 0, lipWidth: 0, rounding: 0, lipClosure: 0, teeth: 0, tongue: 0 };
     let total = 0;
     let closure = 0;
     let best: Viseme = 'sil';
@@ -131,6 +214,7 @@ export class MouthTrack {
       acc.lipWidth += w * target.lipWidth * k;
       acc.rounding += w * target.rounding * k;
       acc.teeth += w * target.teeth;
+      acc.tongue += w * target.tongue;
       total += w;
       if (s.viseme === 'PP') closure = Math.max(closure, w);
       if (w > bestWeight) {
@@ -147,9 +231,14 @@ export class MouthTrack {
       rounding: acc.rounding / norm,
       lipClosure: 0,
       teeth: acc.teeth / norm,
+      tongue: acc.tongue / norm,
     };
     // Bilabials win: the lips press together and the jaw nearly closes, whatever the neighbours blend to.
     shape.lipClosure = closure;
+    // The voice's loudness under this frame scales the jaw: quiet consonants nearly close it, a loud vowel
+    // opens it past its table value.
+    const loud = this.loudness(t, 1 / this.opts.fps);
+    if (loud !== undefined) shape.jawOpen = Math.min(1, shape.jawOpen * (0.35 + 0.85 * loud));
     shape.jawOpen *= 1 - 0.9 * closure;
     shape.teeth *= 1 - closure;
     return { shape, viseme: bestWeight >= 0.5 ? best : 'sil', speaking: Math.min(1, total) };

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { PROBLEM_TYPES } from '../errors.ts';
+import { MOODS } from '../persona/persona.ts';
 import { MAX_MONTHLY_MINUTES, SANDBOX_MONTHLY_MINUTES } from '../usage/quota.ts';
 
 /** Request and response shapes. The OpenAPI spec (and from it the SDK) is generated from these. */
@@ -57,7 +58,7 @@ export const PersonaSchema = z
   .object({
     prompt: z.string().max(8000).openapi({ description: "Who the character is; the LLM's system prompt." }),
     greeting: z.string().max(500),
-    mood: z.enum(['neutral', 'happy']).openapi({ description: 'Baseline expression.' }),
+    mood: z.enum(MOODS).openapi({ description: 'Baseline expression.' }),
   })
   .openapi('Persona');
 
@@ -139,7 +140,7 @@ export const CreateCharacterForm = z
     }),
     persona: z.string().max(8000).optional().openapi({ description: 'Persona prompt.' }),
     greeting: z.string().max(500).optional(),
-    mood: z.enum(['neutral', 'happy']).optional(),
+    mood: z.enum(MOODS).optional(),
     llm_base_url: z
       .string()
       .max(500)

@@ -1,6 +1,7 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { MOODS } from '../persona/persona.ts';
 import { ApiProblem, type LikenessApi } from './api-client.ts';
 import { loadPortrait, PortraitSourceError, type PortraitSourceOptions } from './portrait-source.ts';
 
@@ -12,7 +13,6 @@ export interface McpServerOptions {
 
 type Json = Record<string, unknown>;
 
-const MOODS = ['neutral', 'happy'] as const;
 const text = z.string().min(1).max(100_000).describe('What the character says.');
 
 /** A tool's answer: the structured result, and the same as JSON text for clients that only read text. */

@@ -84,6 +84,7 @@ async function buildTrack(
     samples = chunk.startSample + chunk.samples.length;
     if (samples / sampleRate > remaining) throw mediaCapExceeded(remaining);
     track.mouth.append(chunk.visemes);
+    track.mouth.appendAudio(chunk.samples, chunk.sampleRate, chunk.startSample / chunk.sampleRate);
     for (const v of chunk.visemes) {
       visemes.push({
         t: round3(v.start),

@@ -120,6 +120,7 @@ export async function renderUtteranceVideo(req: UtteranceVideoRequest): Promise<
       }
       req.onChunk?.(chunk);
       track.mouth.append(chunk.visemes);
+      track.mouth.appendAudio(chunk.samples, chunk.sampleRate, chunk.startSample / chunk.sampleRate);
       // Audio first, without waiting: ffmpeg interleaves by time, and the frames below need it already queued.
       void encoder.writeAudio(chunk.samples).catch(() => undefined);
       audioSamples = chunk.startSample + chunk.samples.length;

@@ -2,7 +2,9 @@
  * How a character speaks and behaves: stage 2 (the LLM) reads this as its system prompt. Stored with the
  * character; memory per user will live beside it, not in it.
  */
-export type Mood = 'neutral' | 'happy';
+/** How the face looks while it talks: an expression blended into every frame (and the voice's pace). */
+export const MOODS = ['neutral', 'happy', 'surprised', 'thinking', 'concerned'] as const;
+export type Mood = (typeof MOODS)[number];
 
 export interface Persona {
   /** Who the character is and how it talks; the LLM's system prompt. */
@@ -12,8 +14,6 @@ export interface Persona {
   /** Baseline expression for animation. */
   mood: Mood;
 }
-
-export const MOODS: readonly Mood[] = ['neutral', 'happy'];
 
 export const DEFAULT_PERSONA: Persona = {
   prompt: 'You are a friendly, concise assistant. Answer in one to three short sentences.',

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { AnimationTrack } from '../animation/animation-track.ts';
 import { type AnimationFrame, animationFrame } from '../animation/blendshapes.ts';
 import type { FrameParams } from '../animation/frame-params.ts';
+import type { Attention } from '../animation/idle-layer.ts';
 import type { TimedViseme } from '../animation/visemes.ts';
 import { newId } from '../ids.ts';
 import type { Mood } from '../persona/persona.ts';
@@ -280,6 +281,11 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
     return this.queue.length > 0;
   }
 
+  /** The face's pose while silent (conversation): attentive while the user talks, thinking before a reply. */
+  setAttention(attention: Attention): void {
+    this.track.setAttention(attention, this.timeS);
+  }
+
   /** Stops speech now and drops everything queued; each dropped utterance finishes (interrupted) once. */
   interrupt(): number {
     const dropped = this.queue.splice(0);
@@ -442,6 +448,8 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
       if (!u.started) {
         u.started = true;
         if (u.mood) this.track.setMood(u.mood, (this.position + filled) / SAMPLE_RATE);
+        // Speaking ends listening and thinking.
+        this.track.setAttention('idle', (this.position + filled) / SAMPLE_RATE);
         this.emit('event', {
           type: 'utterance.started',
           utterance_id: u.id,
@@ -451,6 +459,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
       if (u.chunkOffset === 0) {
         const at = (this.position + filled) / SAMPLE_RATE;
         this.track.mouth.append(chunk.visemes.map((v) => ({ ...v, start: v.start + at, end: v.end + at })));
+        this.track.mouth.appendAudio(chunk.samples, SAMPLE_RATE, at);
         if (chunk.beep) this.markBeeps(chunk, this.position + filled);
       }
       const take = Math.min(TICK_SAMPLES - filled, chunk.samples.length - u.chunkOffset);

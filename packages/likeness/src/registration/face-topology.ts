@@ -43,3 +43,6 @@ export const MOUTH_RIGHT_CORNER = 291;
 export const SKIN_SAMPLES = [50, 280, 101, 330, 151, 9, 205, 425];
 /** Points in the middle of the lip bodies. */
 export const LIP_SAMPLES = [0, 17, 37, 267, 84, 314, 39, 269];
+/** Brows, each line from the outer end to the inner end (image left brow is the subject's right). */
+export const IMAGE_LEFT_BROW = { lower: [46, 53, 52, 65, 55], upper: [70, 63, 105, 66, 107] };
+export const IMAGE_RIGHT_BROW = { lower: [276, 283, 282, 295, 285], upper: [300, 293, 334, 296, 336] };

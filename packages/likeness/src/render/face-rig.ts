@@ -3,6 +3,10 @@ import {
   CHIN,
   FACE_OVAL,
   FOREHEAD_TOP,
+  IMAGE_LEFT_BROW,
+  IMAGE_LEFT_EYE,
+  IMAGE_RIGHT_BROW,
+  IMAGE_RIGHT_EYE,
   LIPS_LOWER_INNER,
   LIPS_LOWER_OUTER,
   LIPS_UPPER_INNER,
@@ -38,6 +42,12 @@ export class FaceRig {
   private readonly upperLipLift: Float32Array;
   private readonly innerPairs: [number, number][];
   private readonly outerFollow: [number, number, number][];
+  /** How much each vertex follows the brows (0..1), and how near the brow's inner end it is (0..1). */
+  private readonly browWeight: Float32Array;
+  private readonly browInnerness: Float32Array;
+  /** +1 / -1: which way is towards the face's middle, per vertex (the inner ends draw together). */
+  private readonly browSide: Float32Array;
+  private readonly eyeWidth: number;
   readonly mouthWidth: number;
   readonly mouthCenter: [number, number];
   private readonly pivot: [number, number, number];
@@ -89,14 +99,30 @@ export class FaceRig {
     this.lipWeight = new Float32Array(this.vertexCount);
     this.xRel = new Float32Array(this.vertexCount);
     this.upperLipLift = new Float32Array(this.vertexCount);
+    // The jaw hinges below the lip seam (the upper inner lip line), not below the corners: on a mouth whose
+    // corners turn down, the middle of the upper lip lies below them and must still stay with the skull.
+    const seam = LIPS_UPPER_INNER.map(at).sort((a, b) => a[0] - b[0]);
+    const seamY = (x: number) => {
+      if (x <= seam[0]![0]) return Math.min(cornerY, seam[0]![1]);
+      if (x >= seam[seam.length - 1]![0]) return Math.min(cornerY, seam[seam.length - 1]![1]);
+      for (let k = 0; k < seam.length - 1; k++) {
+        const [x0, y0] = seam[k]!;
+        const [x1, y1] = seam[k + 1]!;
+        if (x <= x1) return x1 === x0 ? y0 : y0 + ((x - x0) / (x1 - x0)) * (y1 - y0);
+      }
+      return cornerY;
+    };
+    const upperLip = new Set([...LIPS_UPPER_INNER.slice(1, -1), ...LIPS_UPPER_OUTER.slice(1, -1)]);
     for (let i = 0; i < this.ringEnd; i++) {
       const [x, y] = at(i);
       const ring = i >= this.faceCount;
       const hx = Math.abs(x - cx) / faceHalfWidth;
       const sideFalloff = 1 - smooth((hx - 0.5) / 0.6);
-      let jaw = smooth((y - cornerY) / (0.18 * W));
-      if (lowerLip.has(i)) jaw = 1;
-      if (corners.has(i)) jaw = 0.45;
+      let jaw = smooth((y - seamY(x)) / (0.18 * W));
+      if (upperLip.has(i)) jaw = 0;
+      // The lower lip drops most in the middle: the opening tapers to the corners like a lens, not a box.
+      if (lowerLip.has(i)) jaw = 0.45 + 0.55 * (1 - Math.min(1, ((x - cx) / (0.5 * W)) ** 2));
+      if (corners.has(i)) jaw = 0.3;
       // The jaw does not reach above the mouth corners, and the lower ring (neck) follows it only partly.
       this.jawWeight[i] = jaw * sideFalloff * (ring ? (y > chinY ? 0.5 : 0) : 1);
       const dx = (x - cx) / (0.5 * W);
@@ -104,10 +130,54 @@ export class FaceRig {
       const dist = Math.hypot(dx * 0.8, dy);
       this.lipWeight[i] = ring ? 0 : 1 - smooth((dist - 0.9) / 0.9);
       this.xRel[i] = Math.max(-1.3, Math.min(1.3, dx));
-      this.upperLipLift[i] =
-        !ring && y < this.mouthCenter[1] && y > foreheadY
-          ? this.lipWeight[i]! * smooth(1 - (this.mouthCenter[1] - y) / (0.5 * W))
-          : 0;
+      // Which lip a point belongs to decides, not its height: on a closed mouth the lower lip's inner line
+      // can lie above the mouth's centre.
+      this.upperLipLift[i] = upperLip.has(i)
+        ? this.lipWeight[i]!
+        : lowerLip.has(i)
+          ? 0
+          : !ring && y < this.mouthCenter[1] && y > foreheadY
+            ? this.lipWeight[i]! * smooth(1 - (this.mouthCenter[1] - y) / (0.5 * W))
+            : 0;
+    }
+    // Brows: a vertex follows the nearest brow point, fully on the brow and fading over about an eye's
+    // width; the eyes' own contours stay put (lids are drawn from them).
+    const eyeW = (ids: number[]) => {
+      const xs = ids.map((i) => at(i)[0]);
+      return Math.max(...xs) - Math.min(...xs);
+    };
+    this.eyeWidth = Math.max(1, (eyeW(IMAGE_LEFT_EYE) + eyeW(IMAGE_RIGHT_EYE)) / 2);
+    const E = this.eyeWidth;
+    const browPoints: { x: number; y: number; inner: number }[] = [];
+    for (const brow of [IMAGE_LEFT_BROW, IMAGE_RIGHT_BROW]) {
+      for (const line of [brow.lower, brow.upper]) {
+        line.forEach((id, k) => {
+          const [x, y] = at(id);
+          browPoints.push({ x, y, inner: k / (line.length - 1) });
+        });
+      }
+    }
+    const eyePoints = new Set([...IMAGE_LEFT_EYE, ...IMAGE_RIGHT_EYE]);
+    this.browWeight = new Float32Array(this.vertexCount);
+    this.browInnerness = new Float32Array(this.vertexCount);
+    this.browSide = new Float32Array(this.vertexCount);
+    for (let i = 0; i < this.faceCount; i++) {
+      if (eyePoints.has(i)) continue;
+      const [x, y] = at(i);
+      let best = browPoints[0]!;
+      let bestD = Number.POSITIVE_INFINITY;
+      for (const b of browPoints) {
+        const d = Math.hypot(b.x - x, b.y - y);
+        if (d < bestD) {
+          bestD = d;
+          best = b;
+        }
+      }
+      // Below the brow the weight falls faster (towards the eye) than above it (the forehead stretches).
+      const reach = y > best.y ? 0.45 * E : 0.9 * E;
+      this.browWeight[i] = 1 - smooth((bestD - 0.12 * E) / reach);
+      this.browInnerness[i] = best.inner;
+      this.browSide[i] = x < faceCx ? 1 : -1;
     }
     // Inner lip pairs (upper k, lower k), corners excluded: they meet when the lips close.
     this.innerPairs = LIPS_UPPER_INNER.slice(1, -1).map((u, k) => [u, LIPS_LOWER_INNER[k + 1]!]);
@@ -129,11 +199,16 @@ export class FaceRig {
     });
   }
 
+  /** How far the middle of the upper lip is raised off the teeth in this frame, pixels (see pose). */
+  lipLift(p: FrameParams): number {
+    return p.jawOpen * 0.07 * this.mouthWidth + p.rounding * 0.03 * this.mouthWidth;
+  }
+
   /** Writes the frame's vertex positions into `out` (length 2 x vertexCount). */
   pose(p: FrameParams, out: Float32Array): void {
     const W = this.mouthWidth;
     out.set(this.rest);
-    const jawDrop = p.jawOpen * 0.42 * W;
+    const jawDrop = p.jawOpen * 0.38 * W;
     const widthPush = p.lipWidth * 0.1 * W - p.rounding * 0.16 * W + p.smile * 0.05 * W;
     const smileLift = p.smile * 0.07 * W;
     const pucker = p.rounding * 0.03 * W;
@@ -151,6 +226,19 @@ export class FaceRig {
       }
       out[2 * i] = out[2 * i]! + dx;
       out[2 * i + 1] = out[2 * i + 1]! + dy;
+    }
+    if (p.browRaise !== 0 || p.browInner !== 0) {
+      const E = this.eyeWidth;
+      for (let i = 0; i < this.faceCount; i++) {
+        const w = this.browWeight[i]!;
+        if (w <= 0) continue;
+        const inner = this.browInnerness[i]!;
+        // Raise lifts the whole brow (the outer end a little less); inner lifts and draws in the inner end.
+        out[2 * i + 1] =
+          out[2 * i + 1]! -
+          w * E * (0.2 * p.browRaise * (0.75 + 0.25 * inner) + 0.16 * p.browInner * inner ** 1.5);
+        out[2 * i] = out[2 * i]! + w * E * 0.06 * p.browInner * inner * this.browSide[i]!;
+      }
     }
     if (p.lipClosure > 0) {
       const moved = new Map<number, [number, number]>();

@@ -153,13 +153,20 @@ export class ConversationService {
       language: this.deps.config.stt.language,
       isAnswering: () => this.replying.has(sessionId) || live.media.speaking,
       events: {
-        speechStarted: () => this.publish(sessionId, { type: 'user.started_speaking' }),
+        speechStarted: () => {
+          this.publish(sessionId, { type: 'user.started_speaking' });
+          if (!live.media.speaking) live.media.setAttention('listening');
+        },
         partial: (text) => this.publish(sessionId, { type: 'user.transcript', text, final: false }),
-        ignored: (reason, text) => this.publish(sessionId, { type: 'user.ignored', reason, text }),
+        ignored: (reason, text) => {
+          this.publish(sessionId, { type: 'user.ignored', reason, text });
+          if (!live.media.speaking) live.media.setAttention('idle');
+        },
         bargeIn: () => {
           this.publish(sessionId, { type: 'user.barge_in' });
           this.replying.get(sessionId)?.abort.abort();
           live.media.interrupt(); // the builder's own `speak` too: the user is talking
+          live.media.setAttention('listening');
         },
         failed: (err) => {
           this.deps.logger.warn({ err, sessionId }, 'speech recognition failed for an utterance');
@@ -169,7 +176,10 @@ export class ConversationService {
           });
         },
         turn: (heard) => {
+          // Until the answer's first sound: the face thinks (the media session ends it when speech starts).
+          live.media.setAttention('thinking');
           this.sendLive(tenantId, sessionId, heard.text, heard).catch((err: Error) => {
+            live.media.setAttention('idle');
             const problem = err instanceof Problem ? err : new Problem('model-failed', err.message);
             this.publish(sessionId, {
               type: 'reply.failed',

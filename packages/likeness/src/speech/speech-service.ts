@@ -15,7 +15,12 @@ import { wavFile } from './wav.ts';
  * How a mood changes delivery where the engine allows it (the neural voice's speed): brighter moods a little
  * quicker, thoughtful ones a little slower. Multiplied by the caller's rate; the face shows the mood in any case.
  */
-const MOOD_RATE: Partial<Record<Mood, number>> = { happy: 1.06 };
+const MOOD_RATE: Partial<Record<Mood, number>> = {
+  happy: 1.06,
+  surprised: 1.08,
+  thinking: 0.94,
+  concerned: 0.95,
+};
 
 export function deliveryRate(mood: Mood | undefined, rate: number | undefined): number {
   return Math.min(2, Math.max(0.5, (rate ?? 1) * ((mood && MOOD_RATE[mood]) ?? 1)));

@@ -670,7 +670,7 @@ export interface components {
              * @description Baseline expression.
              * @enum {string}
              */
-            mood: "neutral" | "happy";
+            mood: "neutral" | "happy" | "surprised" | "thinking" | "concerned";
         };
         /** @description The character’s own language model; null: the server’s (embedded, or LIKENESS_LLM_URL). */
         CharacterModel: {
@@ -731,7 +731,7 @@ export interface components {
             persona?: string;
             greeting?: string;
             /** @enum {string} */
-            mood?: "neutral" | "happy";
+            mood?: "neutral" | "happy" | "surprised" | "thinking" | "concerned";
             /** @description The character’s own OpenAI-compatible endpoint (…/v1); with llm_model. */
             llm_base_url?: string;
             llm_model?: string;
@@ -752,7 +752,7 @@ export interface components {
                  * @description Baseline expression.
                  * @enum {string}
                  */
-                mood?: "neutral" | "happy";
+                mood?: "neutral" | "happy" | "surprised" | "thinking" | "concerned";
             };
             /** @description null: use the server’s model again. */
             llm?: {
@@ -916,7 +916,7 @@ export interface components {
             /** @description Override the character’s voice: "af_heart", "kokoro:bm_george", "flite:rms", "openai:alloy". */
             voice?: string;
             /** @enum {string} */
-            mood?: "neutral" | "happy";
+            mood?: "neutral" | "happy" | "surprised" | "thinking" | "concerned";
             /** @description Speaking rate, 1 = the voice’s own (0.5 to 2). The neural voice follows it; Flite ignores it. */
             rate?: number;
             /** @description Same inputs and seed, same video. */
@@ -968,7 +968,7 @@ export interface components {
             /** @description Override the character’s voice: "af_heart", "kokoro:bm_george", "flite:rms", "openai:alloy". */
             voice?: string;
             /** @enum {string} */
-            mood?: "neutral" | "happy";
+            mood?: "neutral" | "happy" | "surprised" | "thinking" | "concerned";
             /** @description Speaking rate, 1 = the voice’s own (0.5 to 2). The neural voice follows it; Flite ignores it. */
             rate?: number;
             /** @description Same inputs and seed, same video. */
@@ -1002,7 +1002,7 @@ export interface components {
             text: string;
             voice?: string;
             /** @enum {string} */
-            mood?: "neutral" | "happy";
+            mood?: "neutral" | "happy" | "surprised" | "thinking" | "concerned";
             /** @description Speaking rate, 1 = the voice’s own (0.5 to 2). The neural voice follows it; Flite ignores it. */
             rate?: number;
         };
@@ -1486,7 +1486,7 @@ export interface operations {
     getCharacterStill: {
         parameters: {
             query?: {
-                expression?: "neutral" | "smile" | "talking";
+                expression?: "neutral" | "smile" | "talking" | "surprised" | "thinking" | "concerned";
                 size?: number;
             };
             header?: never;

@@ -4,6 +4,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { VISEMES } from '../../animation/visemes.ts';
 import { exportAnimation } from '../../media/animation-export.ts';
 import { generateForSession } from '../../media/on-demand.ts';
+import { MOODS } from '../../persona/persona.ts';
 import { MAX_RENDER_SIZE, MIN_RENDER_SIZE } from '../../render/renderer.ts';
 import type { Services } from '../../services.ts';
 import { IdParam, problemResponse } from '../schemas.ts';
@@ -19,7 +20,7 @@ export const GenerateBody = z
       description:
         'Override the character’s voice: "af_heart", "kokoro:bm_george", "flite:rms", "openai:alloy".',
     }),
-    mood: z.enum(['neutral', 'happy']).optional(),
+    mood: z.enum(MOODS).optional(),
     rate: z.number().min(0.5).max(2).optional().openapi({
       description:
         'Speaking rate, 1 = the voice’s own (0.5 to 2). The neural voice follows it; Flite ignores it.',

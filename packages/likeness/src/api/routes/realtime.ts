@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ARKIT_BLENDSHAPES } from '../../animation/blendshapes.ts';
 import { Problem } from '../../errors.ts';
+import { MOODS } from '../../persona/persona.ts';
 import { FPS } from '../../realtime/media-session.ts';
 import type { Services } from '../../services.ts';
 import { isLive } from '../../sessions/lifecycle.ts';
@@ -19,7 +20,7 @@ const SpeakBody = z
   .object({
     text: z.string().max(100_000),
     voice: z.string().max(80).optional(),
-    mood: z.enum(['neutral', 'happy']).optional(),
+    mood: z.enum(MOODS).optional(),
     rate: z.number().min(0.5).max(2).optional().openapi({
       description:
         'Speaking rate, 1 = the voice’s own (0.5 to 2). The neural voice follows it; Flite ignores it.',
