@@ -235,10 +235,16 @@ export class MouthTrack {
     };
     // Bilabials win: the lips press together and the jaw nearly closes, whatever the neighbours blend to.
     shape.lipClosure = closure;
-    // The voice's loudness under this frame scales the jaw: quiet consonants nearly close it, a loud vowel
-    // opens it past its table value.
+    // The voice's loudness under this frame drives half the jaw: the phoneme's shape scaled by it (quiet
+    // consonants nearly close, loud vowels open wide) plus the loudness itself, so the mouth moves with every
+    // syllable the way a speaker's does. Lag stays 0: the loudness is that of the frame's own audio.
     const loud = this.loudness(t, 1 / this.opts.fps);
-    if (loud !== undefined) shape.jawOpen = Math.min(1, shape.jawOpen * (0.35 + 0.85 * loud));
+    if (loud !== undefined) {
+      shape.jawOpen = Math.min(
+        1,
+        0.5 * shape.jawOpen * (0.3 + 0.9 * loud) + 0.35 * loud * Math.min(1, total),
+      );
+    }
     shape.jawOpen *= 1 - 0.9 * closure;
     shape.teeth *= 1 - closure;
     return { shape, viseme: bestWeight >= 0.5 ? best : 'sil', speaking: Math.min(1, total) };

@@ -18,6 +18,7 @@ import {
 } from './face-topology.ts';
 import { fitLipsToPixels } from './lip-fit.ts';
 import { buildWarpMesh, type WarpMesh } from './mesh.ts';
+import type { MouthSample } from './mouth-samples.ts';
 
 /**
  * Bump when anything that shapes an identity changes (detector settings, framing, mesh, palette): the
@@ -62,6 +63,8 @@ export interface Identity {
   };
   palette: { skin: Rgb; lip: Rgb; background: Rgb; mouthCavity: Rgb };
   idle: IdleMotionProfile;
+  /** Real open mouths from the reference video (absent for a portrait: the renderer paints one). */
+  mouthSamples?: MouthSample[];
 }
 
 export function identityId(bytes: Uint8Array): string {
@@ -110,6 +113,7 @@ export function buildIdentity(args: {
   face: DetectedFace;
   source: Identity['source'];
   idle?: IdleMotionProfile;
+  mouthSamples?: MouthSample[];
 }): Identity {
   const { portrait, face } = args;
   const size = portrait.width;
@@ -165,6 +169,7 @@ export function buildIdentity(args: {
       ],
     },
     idle: args.idle ?? defaultIdleProfile(args.id),
+    ...(args.mouthSamples?.length ? { mouthSamples: args.mouthSamples } : {}),
   };
 }
 

@@ -227,9 +227,15 @@ export function fitLipsToPixels(
   place(LIPS_LOWER_OUTER.slice(0, -1), bottom, -0.5);
   place(LIPS_UPPER_INNER, smoothSeam);
   place(LIPS_LOWER_INNER, smoothSeam);
-  for (const id of [MOUTH_LEFT_CORNER, MOUTH_RIGHT_CORNER]) {
-    out[id]![0] = mapX(lm[id]![0]);
-    out[id]![1] = profileAt(smoothSeam, out[id]![0]);
+  // The corners sit a little past the red (a drawing's outline runs to a point beyond it): the outline's tip
+  // then moves with the corner instead of being torn between the corner and the skin beside it.
+  for (const [id, dir] of [
+    [MOUTH_LEFT_CORNER, -1],
+    [MOUTH_RIGHT_CORNER, 1],
+  ] as const) {
+    const x = mapX(lm[id]![0]);
+    out[id]![0] = x + dir * 0.04 * width;
+    out[id]![1] = profileAt(smoothSeam, x);
   }
   // The inner corners sit just inside the outer ones.
   for (const [inner, outer, dir] of [

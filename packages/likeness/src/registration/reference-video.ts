@@ -4,15 +4,9 @@ import { FFMPEG_PATH, probeMedia } from '../media/ffmpeg.ts';
 import type { RgbImage } from './decode-image.ts';
 import { type FaceRules, requireSingleUsableFace } from './face-checks.ts';
 import type { DetectedFace, FaceDetector } from './face-detector.ts';
-import {
-  IMAGE_LEFT_EYE_LIDS,
-  IMAGE_RIGHT_EYE_LIDS,
-  LOWER_LIP_CENTER,
-  MOUTH_LEFT_CORNER,
-  MOUTH_RIGHT_CORNER,
-  UPPER_LIP_CENTER,
-} from './face-topology.ts';
+import { IMAGE_LEFT_EYE_LIDS, IMAGE_RIGHT_EYE_LIDS } from './face-topology.ts';
 import { defaultIdleProfile, type IdleMotionProfile } from './identity.ts';
+import { MouthHarvest, mouthOpening } from './mouth-samples.ts';
 
 export type VideoFormat = 'mp4' | 'webm';
 
@@ -44,14 +38,6 @@ function eyeOpenness(face: DetectedFace): number {
   return (ratio(IMAGE_LEFT_EYE_LIDS) + ratio(IMAGE_RIGHT_EYE_LIDS)) / 2;
 }
 
-function mouthOpenness(face: DetectedFace): number {
-  const lm = face.landmarks;
-  return (
-    dist(lm[UPPER_LIP_CENTER]!, lm[LOWER_LIP_CENTER]!) /
-    Math.max(1e-6, dist(lm[MOUTH_LEFT_CORNER]!, lm[MOUTH_RIGHT_CORNER]!))
-  );
-}
-
 const std = (v: number[]) => {
   const mean = v.reduce((s, x) => s + x, 0) / v.length;
   return Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length);
@@ -67,11 +53,14 @@ export interface ReferenceVideoResult {
   durationS: number;
   source: { width: number; height: number; format: VideoFormat };
   idle: IdleMotionProfile;
+  /** The clip's best open-mouth frames, for the renderer to show real teeth and tongue. */
+  mouths: MouthHarvest;
 }
 
 /**
  * A short reference clip: picks the most frontal, neutral frame (small head turn, mouth closed, eyes open)
- * as the portrait and measures the idle-motion profile (head sway, blink rate) over the clip.
+ * as the portrait, measures the idle-motion profile (head sway, blink rate) over the clip, and keeps its
+ * best open-mouth frames (one per opening) for the renderer.
  */
 export async function analyseReferenceVideo(args: {
   file: string;
@@ -101,6 +90,7 @@ export async function analyseReferenceVideo(args: {
   const height = Math.max(2, Math.round((probe.video.height * scale) / 2) * 2);
 
   const samples: FrameSample[] = [];
+  const mouths = new MouthHarvest();
   let best: { score: number; sample: FrameSample; frame: RgbImage } | undefined;
   let frames = 0;
   let multiFaceFrames = 0;
@@ -120,8 +110,9 @@ export async function analyseReferenceVideo(args: {
       }
       throw err;
     }
-    const sample = { timeS, face, eyeOpenness: eyeOpenness(face), mouthOpenness: mouthOpenness(face) };
+    const sample = { timeS, face, eyeOpenness: eyeOpenness(face), mouthOpenness: mouthOpening(face) };
     samples.push(sample);
+    mouths.consider(frame, face);
     const turn =
       Math.abs(face.pose.yawDeg) + Math.abs(face.pose.pitchDeg) + 0.5 * Math.abs(face.pose.rollDeg);
     const score = turn + 40 * sample.mouthOpenness - 20 * sample.eyeOpenness;
@@ -144,6 +135,7 @@ export async function analyseReferenceVideo(args: {
     durationS: round2(probe.durationS),
     source: { width: probe.video.width, height: probe.video.height, format: args.format },
     idle: measureIdle(samples, probe.durationS, fps, args.identityId),
+    mouths,
   };
 }
 

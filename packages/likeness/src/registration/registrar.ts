@@ -10,6 +10,7 @@ import { decodeImage, type RgbImage } from './decode-image.ts';
 import { type FaceRules, requireSingleUsableFace } from './face-checks.ts';
 import type { DetectedFace, FaceDetector } from './face-detector.ts';
 import { buildIdentity, type Identity, type IdleMotionProfile, identityId } from './identity.ts';
+import type { MouthHarvest } from './mouth-samples.ts';
 import { framingTransform, transformFace, warpSimilarity } from './normalize.ts';
 import { analyseReferenceVideo, sniffVideoFormat } from './reference-video.ts';
 
@@ -121,18 +122,17 @@ export class Registrar {
     face: DetectedFace,
     source: Identity['source'],
     idle?: IdleMotionProfile,
+    mouths?: MouthHarvest,
   ) {
-    const size = this.deps.limits.portraitSize;
-    const t = framingTransform(face, size);
-    const portrait = warpSimilarity(image, t, size);
-    const identity = buildIdentity({
+    return normaliseFace({
       id,
-      portrait,
-      face: transformFace(face, t),
+      image,
+      face,
       source,
+      size: this.deps.limits.portraitSize,
       ...(idle ? { idle } : {}),
+      ...(mouths ? { mouths } : {}),
     });
-    return { identity, portrait };
   }
 
   private async fromImage(id: string, bytes: Uint8Array, rules: FaceRules) {
@@ -180,6 +180,7 @@ export class Registrar {
           frameTimeS: clip.frameTimeS,
         },
         clip.idle,
+        clip.mouths,
       );
     } finally {
       await fs.rm(tmp, { force: true });
@@ -215,15 +216,20 @@ export function normaliseFace(args: {
   source: Identity['source'];
   size: number;
   idle?: IdleMotionProfile;
+  /** Open mouths harvested from a reference video: kept in the identity's coordinates. */
+  mouths?: MouthHarvest;
 }): { identity: Identity; portrait: RgbImage } {
   const t = framingTransform(args.face, args.size);
   const portrait = warpSimilarity(args.image, t, args.size);
+  const face = transformFace(args.face, t);
+  const mouthSamples = args.mouths?.samples(face, args.size);
   const identity = buildIdentity({
     id: args.id,
     portrait,
-    face: transformFace(args.face, t),
+    face,
     source: args.source,
     ...(args.idle ? { idle: args.idle } : {}),
+    ...(mouthSamples?.length ? { mouthSamples } : {}),
   });
   return { identity, portrait };
 }

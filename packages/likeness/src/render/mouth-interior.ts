@@ -1,5 +1,6 @@
 import type { MouthShape } from '../animation/visemes.ts';
 import type { Rgb } from '../registration/identity.ts';
+import type { MouthSample } from '../registration/mouth-samples.ts';
 
 /** A lip line as points; any order (sorted by x on use). */
 export interface LipLine {
@@ -179,5 +180,110 @@ export class MouthInterior {
         out[o + 2] = mix(out[o + 2]!, b * shadow, coverage);
       }
     }
+  }
+}
+
+interface DecodedSample {
+  opening: number;
+  box: { x: number; y: number; width: number; height: number };
+  upper: LipLine;
+  lower: LipLine;
+  upperOrder: Uint8Array;
+  lowerOrder: Uint8Array;
+  left: number;
+  right: number;
+  rgb: Uint8Array;
+}
+
+/**
+ * The opening filled from real mouths (harvested from the character's reference video): the sample nearest
+ * in opening is stretched from its own inner-lip lines onto the posed ones, column by column, so its teeth
+ * and tongue sit where the lips part now. Anti-aliased at the lips like the painted interior.
+ */
+export class SampledMouth {
+  private constructor(private readonly samples: DecodedSample[]) {}
+
+  /** From the identity's samples (in its coordinates) at a render scale; undefined when there are none. */
+  static from(samples: MouthSample[] | undefined, scale: number): SampledMouth | undefined {
+    if (!samples?.length) return undefined;
+    const line = (points: [number, number][]): LipLine => ({
+      xs: Float32Array.from(points, (p) => p[0] * scale),
+      ys: Float32Array.from(points, (p) => p[1] * scale),
+    });
+    return new SampledMouth(
+      samples.map((s) => {
+        const upper = line(s.upper);
+        const lower = line(s.lower);
+        const upperOrder = new Uint8Array(s.upper.length);
+        const lowerOrder = new Uint8Array(s.lower.length);
+        sortByX(upper, upperOrder);
+        sortByX(lower, lowerOrder);
+        return {
+          opening: s.opening,
+          box: { x: s.box.x * scale, y: s.box.y * scale, width: s.box.width, height: s.box.height },
+          upper,
+          lower,
+          upperOrder,
+          lowerOrder,
+          left: Math.max(Math.min(...upper.xs), Math.min(...lower.xs)),
+          right: Math.min(Math.max(...upper.xs), Math.max(...lower.xs)),
+          rgb: new Uint8Array(Buffer.from(s.rgb, 'base64')),
+        };
+      }),
+    );
+  }
+
+  private readonly upperOrder = new Uint8Array(32);
+  private readonly lowerOrder = new Uint8Array(32);
+
+  /** Paints the opening; false when the lips are (nearly) closed and nothing was drawn. */
+  paint(out: Uint8Array, size: number, upper: LipLine, lower: LipLine, W: number, scale: number): boolean {
+    const uo = this.upperOrder.subarray(0, upper.xs.length);
+    const lo = this.lowerOrder.subarray(0, lower.xs.length);
+    sortByX(upper, uo);
+    sortByX(lower, lo);
+    const left = Math.max(upper.xs[uo[0]!]!, lower.xs[lo[0]!]!);
+    const right = Math.min(upper.xs[uo[uo.length - 1]!]!, lower.xs[lo[lo.length - 1]!]!);
+    const cx = (left + right) / 2;
+    const opening = (curveY(lower, lo, cx) - curveY(upper, uo, cx)) / W;
+    if (!(opening > 0.04)) return false;
+    let s = this.samples[0]!;
+    for (const c of this.samples)
+      if (Math.abs(Math.log(c.opening / opening)) < Math.abs(Math.log(s.opening / opening))) s = c;
+    // The crop was cut at the identity's size: read it at this render's scale.
+    const bw = s.box.width;
+    const bh = s.box.height;
+    for (let x = Math.max(0, Math.floor(left)); x <= Math.min(size - 1, Math.ceil(right)); x++) {
+      const fx = x + 0.5;
+      const top = Math.min(curveY(upper, uo, fx), lineY(upper, uo, fx));
+      const bottom = Math.max(curveY(lower, lo, fx), lineY(lower, lo, fx));
+      const h = bottom - top;
+      if (!(h > 0.25)) continue;
+      const sx = s.left + ((fx - left) / Math.max(1, right - left)) * (s.right - s.left);
+      const sTop = curveY(s.upper, s.upperOrder, sx);
+      const sBottom = curveY(s.lower, s.lowerOrder, sx);
+      if (!(sBottom > sTop)) continue;
+      const px = Math.min(bw - 1.001, Math.max(0, (sx - s.box.x) / scale - 0.5));
+      const ix = Math.floor(px);
+      const ax = px - ix;
+      for (let y = Math.max(0, Math.floor(top)); y <= Math.min(size - 1, Math.ceil(bottom)); y++) {
+        const fy = y + 0.5;
+        const coverage = Math.min(1, fy - top + 0.5, bottom - fy + 0.5);
+        if (coverage <= 0) continue;
+        const v = Math.min(1, Math.max(0, (fy - top) / h));
+        const py = Math.min(bh - 1.001, Math.max(0, (sTop + v * (sBottom - sTop) - s.box.y) / scale - 0.5));
+        const iy = Math.floor(py);
+        const ay = py - iy;
+        const i00 = (iy * bw + ix) * 3;
+        const i01 = i00 + bw * 3;
+        const o = (y * size + x) * 4;
+        for (let c = 0; c < 3; c++) {
+          const a = s.rgb[i00 + c]! + (s.rgb[i00 + 3 + c]! - s.rgb[i00 + c]!) * ax;
+          const b = s.rgb[i01 + c]! + (s.rgb[i01 + 3 + c]! - s.rgb[i01 + c]!) * ax;
+          out[o + c] = mix(out[o + c]!, a + (b - a) * ay, coverage);
+        }
+      }
+    }
+    return true;
   }
 }

@@ -3,7 +3,7 @@ import type { FrameParams } from '../animation/frame-params.ts';
 import { LIPS_LOWER_INNER, LIPS_UPPER_INNER } from '../registration/face-topology.ts';
 import type { Identity } from '../registration/identity.ts';
 import { FaceRig } from './face-rig.ts';
-import { MouthInterior } from './mouth-interior.ts';
+import { MouthInterior, SampledMouth } from './mouth-interior.ts';
 import { warpTriangles } from './warp.ts';
 
 export const MIN_RENDER_SIZE = 256;
@@ -58,6 +58,8 @@ export class PortraitRenderer {
   private readonly cavity: [number, number, number];
   private readonly skin: [number, number, number];
   private readonly interior: MouthInterior;
+  /** Real mouths from the reference video, when the character has them. */
+  private readonly sampled: SampledMouth | undefined;
   /** The inner lip lines of the portrait at rest (for portraits whose mouth is open). */
   private readonly restMouth: {
     upper: { xs: Float32Array; ys: Float32Array };
@@ -84,6 +86,7 @@ export class PortraitRenderer {
       { lip: identity.palette.lip, skin: identity.palette.skin, cavity: identity.palette.mouthCavity },
       LIPS_UPPER_INNER.length,
     );
+    this.sampled = SampledMouth.from(identity.mouthSamples, size / identity.size);
     const restLine = (ids: number[]) => {
       const xs = new Float32Array(ids.length);
       const ys = new Float32Array(ids.length);
@@ -157,6 +160,10 @@ export class PortraitRenderer {
     const upper = this.polyline(LIPS_UPPER_INNER);
     const lower = this.polyline(LIPS_LOWER_INNER);
     if (!this.rig.restMouthOpen) {
+      const scale = this.size / this.identity.size;
+      // Real mouths once the jaw moves; the lips' own gap at rest keeps the painted interior.
+      if (p.jawOpen > 0.05 && this.sampled?.paint(out, this.size, upper, lower, this.rig.mouthWidth, scale))
+        return;
       this.interior.paint(out, this.size, upper, lower, p, this.rig.mouthWidth, this.rig.lipLift(p));
       return;
     }
