@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RgbImage } from './decode-image.ts';
+import { fitEyesToPixels } from './eye-fit.ts';
 import type { DetectedFace } from './face-detector.ts';
 import {
   FACE_OVAL,
@@ -118,7 +119,8 @@ export function buildIdentity(args: {
   const { portrait, face } = args;
   const size = portrait.width;
   // The mesh's lips checked against the pixels (drawn mouths are often placed too high by the detector).
-  const lm = fitLipsToPixels(portrait, face.landmarks).landmarks;
+  // So are drawn eyes (often far bigger than the mesh's): a blink must close the whole eye.
+  const lm = fitEyesToPixels(portrait, fitLipsToPixels(portrait, face.landmarks).landmarks).landmarks;
   const at = (ids: number[]) => ids.map((i) => [lm[i]![0], lm[i]![1]] as [number, number]);
   const patch = Math.max(1, Math.round(size / 170));
   const corners: [number, number][] = [

@@ -211,8 +211,8 @@ export class PortraitRenderer {
 
   /**
    * Gaze: the eye's content shifts by gazeX/gazeY of the eye width, less towards the corners so the whites
-   * stay put there. Blink: the upper lid comes down to the lower one, in the colour of the skin just above it,
-   * with a dark lash line at its edge.
+   * stay put there. Blink: the upper lid comes down to the lower one, textured from the skin above the eye,
+   * shaded towards its edge, with a soft lash line.
    */
   private drawEye(side: 'left' | 'right', p: FrameParams, out: Uint8Array) {
     const size = this.size;
@@ -265,24 +265,42 @@ export class PortraitRenderer {
         }
       }
       if (p.blink > 0.02) {
-        const lid = top + (bottom - top) * Math.min(1, p.blink * 1.05);
-        const skinY = Math.max(0, Math.round(top - Math.max(2, (bottom - top) * 0.6)));
-        const s = (skinY * size + x) * 4;
-        // The lid takes the colour just above the eye, unless that is hair or brow (far from the skin colour).
-        const local = [out[s]!, out[s + 1]!, out[s + 2]!];
-        const far =
-          Math.abs(local[0]! - this.skin[0]) +
-            Math.abs(local[1]! - this.skin[1]) +
-            Math.abs(local[2]! - this.skin[2]) >
-          120;
-        const skin = far ? this.skin : local;
+        const h = bottom - top;
+        const lid = top + h * Math.min(1, p.blink * 1.05);
+        // The lid is the skin above the eye pulled down over it: each row of the lid takes the row that far
+        // above the eye's upper edge (past its outline and lashes), three columns averaged so no streaks show.
+        // Where that is brow, hair or a glasses frame (far from the skin colour), the skin colour stands in.
+        const clear = Math.max(2, 0.3 * h);
+        const x0c = Math.max(0, x - 1);
+        const x1c = Math.min(size - 1, x + 1);
         for (let y = Math.max(0, Math.floor(top - 1)); y <= Math.min(size - 1, Math.ceil(lid + 1)); y++) {
           const fy = y + 0.5;
           const coverage = Math.min(1, lid - fy + 0.5, fy - top + 1);
           if (coverage <= 0) continue;
+          const d = Math.max(0, lid - fy);
+          const sy = Math.min(size - 1, Math.max(0, Math.round(top - clear - d * 0.7 - 0.5)));
+          let r = 0;
+          let g = 0;
+          let b = 0;
+          for (let sx = x0c; sx <= x1c; sx++) {
+            const s = (sy * size + sx) * 4;
+            r += out[s]!;
+            g += out[s + 1]!;
+            b += out[s + 2]!;
+          }
+          const n = x1c - x0c + 1;
+          let skin = [r / n, g / n, b / n];
+          const far =
+            Math.abs(skin[0]! - this.skin[0]) +
+              Math.abs(skin[1]! - this.skin[1]) +
+              Math.abs(skin[2]! - this.skin[2]) >
+            120;
+          if (far) skin = this.skin;
+          // The lid curves away from the viewer towards its edge: a little darker there.
+          const shade = 0.9 + 0.1 * Math.min(1, d / Math.max(1, 0.5 * h));
           const o = (y * size + x) * 4;
-          blend(out, o, skin, coverage);
-          if (lid - fy < 1.2 && p.blink > 0.3) blend(out, o, LASH, 0.7 * coverage);
+          blend(out, o, [skin[0]! * shade, skin[1]! * shade, skin[2]! * shade], coverage);
+          if (d < 1.4 && p.blink > 0.3) blend(out, o, LASH, 0.75 * (1 - d / 1.4) * coverage);
         }
       }
     }
