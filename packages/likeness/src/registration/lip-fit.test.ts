@@ -68,6 +68,48 @@ describe('lip fit', () => {
     assert.equal(fitLipsToPixels(image, meshLandmarks(96)).moved, false);
   });
 
+  it('fits the inner lips of a mouth drawn open to the opening: its ends and its top and bottom edges', () => {
+    // An open smile: a half-ellipse of tongue (orange) and cavity (dark red) inside a black outline.
+    const width = 200;
+    const height = 200;
+    const data = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const u = (x - 100) / 30;
+        const v = (y - 120) / 18;
+        let rgb = [255, 230, 205];
+        const inside = y >= 120 && u * u + v * v <= 1;
+        const edge = y >= 118 && u * u + v * v <= 1.25 && !inside;
+        if (inside) rgb = y < 126 ? [130, 45, 45] : [245, 80, 50];
+        else if (edge || (y >= 118 && y < 120 && Math.abs(u) <= 1.1)) rgb = [10, 10, 10];
+        data.set(rgb, (y * width + x) * 3);
+      }
+    }
+    // The mesh: open at rest but shifted 14 px to the left of the drawing.
+    const lm = meshLandmarks(124);
+    const shift = (ids: number[], dy: number) =>
+      ids.forEach((id) => {
+        lm[id] = [lm[id]![0] - 14 + 2, lm[id]![1] + dy, 0];
+      });
+    shift([78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308], -4);
+    shift([95, 88, 178, 87, 14, 317, 402, 318, 324], 8);
+    shift([61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146, 91, 181, 84, 17, 314, 405, 321, 375], 0);
+    const fit = fitLipsToPixels({ data, width, height }, lm);
+    assert.ok(fit.moved, 'moved');
+    const [l78] = fit.landmarks[78]!;
+    const [r308] = fit.landmarks[308]!;
+    assert.ok(l78 > 70 - 1 && l78 < 76, `left inner corner at the opening's end (${l78})`);
+    assert.ok(r308 > 124 && r308 < 131, `right inner corner at the opening's end (${r308})`);
+    assert.ok(
+      Math.abs(fit.landmarks[13]![1] - 120.5) <= 1.5,
+      `upper inner lip on the top edge (${fit.landmarks[13]![1]})`,
+    );
+    assert.ok(
+      Math.abs(fit.landmarks[14]![1] - 137.5) <= 1.5,
+      `lower inner lip on the bottom edge (${fit.landmarks[14]![1]})`,
+    );
+  });
+
   it("puts Nora's mouth on her red lips (the face mesh places it on the skin above them)", async () => {
     const { identity, png } = await castIdentity('nora');
     const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });

@@ -49,8 +49,8 @@ function otsu(values: Float32Array): { cut: number; separation: number } {
  * sometimes put a drawn mouth half a mouth too high (the cast's Nora: the mesh lips sit on the skin above the
  * red lips), and then every open mouth is cut into the skin. When the picture has clearly coloured lips (a
  * strong red region under the mesh mouth) and they disagree with the mesh, the lip landmarks are moved onto
- * them: outer lips onto the region's edges, inner lips onto the dark seam between them. Photos whose mesh
- * already fits are left alone. Returns new landmarks (the input is not changed) and whether they moved.
+ * them: outer lips onto the region's edges, inner lips onto the dark seam between them (or, for a mouth
+ * drawn open, onto the opening's edges). Photos whose mesh already fits are left alone. Returns new landmarks (the input is not changed) and whether they moved.
  */
 export function fitLipsToPixels(
   image: RgbImage,
@@ -182,14 +182,21 @@ export function fitLipsToPixels(
     }
     seam[x] = best;
   }
-  const regionCy =
-    y0 +
-    (Number.isNaN(seam[Math.round((left + right) / 2)]!) ? cy - y0 : seam[Math.round((left + right) / 2)]!);
+  // A mouth drawn open (the mesh finds it open at rest): the red region is the opening itself, tongue and
+  // cavity inside the outline, so its edges are the inner lips and the outline just outside them the outer
+  // ones. A closed mouth's inner lips both lie on the seam.
+  // The mesh's openness counts only where the mesh sits on the mouth at all (Nora's misplaced mesh mouth is
+  // open at rest; her drawn lips are closed).
+  const centre = Math.round((left + right) / 2);
+  const regionMiddle = Number.isNaN(top[centre]!) ? Number.NaN : y0 + (top[centre]! + bottom[centre]!) / 2;
+  const open = lm[14]![1] - lm[13]![1] > 0.06 * W && Math.abs(regionMiddle - cy) < 0.2 * W;
+  const mid = new Float32Array(w).fill(Number.NaN);
+  for (let x = left; x <= right; x++) {
+    if (!Number.isNaN(top[x]!)) mid[x] = open ? (top[x]! + bottom[x]!) / 2 : seam[x]!;
+  }
+  const regionCy = y0 + (Number.isNaN(mid[centre]!) ? cy - y0 : mid[centre]!);
   const offsetY = regionCy - cy;
-  // Agreement: the mesh's mouth centre lies within a fifth of a mouth width of the seam.
-  if (Math.abs(offsetY) < 0.2 * W) return { landmarks, moved: false, offsetY };
-
-  // Map each lip landmark's x from the mesh mouth's corners onto the region's, then take the profile there.
+  const mapX = (x: number) => x0 + left + ((x - lx) / Math.max(1, rx - lx)) * (width - 1);
   const profileAt = (profile: Float32Array, x: number) => {
     const xi = Math.round(x - x0);
     for (let d = 0; d < w; d++) {
@@ -199,7 +206,18 @@ export function fitLipsToPixels(
     }
     return cy + offsetY;
   };
-  const mapX = (x: number) => x0 + left + ((x - lx) / Math.max(1, rx - lx)) * (width - 1);
+  // Agreement: the mesh's mouth centre lies within a fifth of a mouth width of the seam (closed), or its
+  // corners and inner lips lie on the opening's ends and edges (open).
+  if (!open && Math.abs(offsetY) < 0.2 * W) return { landmarks, moved: false, offsetY };
+  if (open) {
+    const miss =
+      Math.abs(lm[78]![0] - (x0 + left)) +
+      Math.abs(lm[308]![0] - (x0 + right)) +
+      Math.abs(lm[13]![1] - profileAt(top, lm[13]![0])) +
+      Math.abs(lm[14]![1] - profileAt(bottom, lm[14]![0]));
+    if (miss < 0.15 * W) return { landmarks, moved: false, offsetY };
+  }
+
   // The skin around the mouth moves along (less with distance, and little towards the nose), so the mesh keeps
   // its order around the new lips.
   const smooth = (v: number) => (v <= 0 ? 0 : v >= 1 ? 1 : v * v * (3 - 2 * v));
@@ -218,15 +236,16 @@ export function fitLipsToPixels(
       out[id]![1] = profileAt(profile, nx) + inset;
     }
   };
-  const smoothSeam = seam.slice();
+  const smoothMid = mid.slice();
   for (let x = left + 1; x < right; x++) {
-    const vals = [seam[x - 1]!, seam[x]!, seam[x + 1]!].filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
-    if (vals.length) smoothSeam[x] = vals[Math.floor(vals.length / 2)]!;
+    const vals = [mid[x - 1]!, mid[x]!, mid[x + 1]!].filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+    if (vals.length) smoothMid[x] = vals[Math.floor(vals.length / 2)]!;
   }
-  place(LIPS_UPPER_OUTER.slice(1, -1), top, 0.5);
-  place(LIPS_LOWER_OUTER.slice(0, -1), bottom, -0.5);
-  place(LIPS_UPPER_INNER, smoothSeam);
-  place(LIPS_LOWER_INNER, smoothSeam);
+  const outline = open ? 0.05 * W : 0;
+  place(LIPS_UPPER_OUTER.slice(1, -1), top, 0.5 - outline);
+  place(LIPS_LOWER_OUTER.slice(0, -1), bottom, -0.5 + outline);
+  place(LIPS_UPPER_INNER, open ? top : smoothMid, open ? 0.5 : 0);
+  place(LIPS_LOWER_INNER, open ? bottom : smoothMid, open ? -0.5 : 0);
   // The corners sit a little past the red (a drawing's outline runs to a point beyond it): the outline's tip
   // then moves with the corner instead of being torn between the corner and the skin beside it.
   for (const [id, dir] of [
@@ -235,7 +254,7 @@ export function fitLipsToPixels(
   ] as const) {
     const x = mapX(lm[id]![0]);
     out[id]![0] = x + dir * 0.04 * width;
-    out[id]![1] = profileAt(smoothSeam, x);
+    out[id]![1] = profileAt(smoothMid, x);
   }
   // The inner corners sit just inside the outer ones.
   for (const [inner, outer, dir] of [
@@ -243,7 +262,7 @@ export function fitLipsToPixels(
     [308, MOUTH_RIGHT_CORNER, -1],
   ] as const) {
     out[inner]![0] = out[outer]![0] + dir * 0.04 * width;
-    out[inner]![1] = profileAt(smoothSeam, out[inner]![0]);
+    out[inner]![1] = profileAt(smoothMid, out[inner]![0]);
   }
   // Skin points the shift left inside the new lips (or just outside) go out past the lip's edge, above or
   // below as they were: a point inside the lips would fold the mesh when the jaw drops.
@@ -253,7 +272,7 @@ export function fitLipsToPixels(
     ...LIPS_UPPER_INNER,
     ...LIPS_LOWER_INNER,
   ]);
-  const margin = 0.08 * W;
+  const margin = 0.08 * W + outline;
   for (let id = 0; id < out.length; id++) {
     if (lipIds.has(id)) continue;
     const p = out[id]!;
@@ -261,9 +280,9 @@ export function fitLipsToPixels(
     const upperEdge = profileAt(top, p[0]) - margin;
     const lowerEdge = profileAt(bottom, p[0]) + margin;
     if (p[1] <= upperEdge || p[1] >= lowerEdge) continue;
-    p[1] = p[1] < profileAt(smoothSeam, p[0]) ? upperEdge : lowerEdge;
+    p[1] = p[1] < profileAt(smoothMid, p[0]) ? upperEdge : lowerEdge;
   }
-  // Keep the lower inner line a hair below the upper one so the lips read as two lines at rest.
-  for (const id of LIPS_LOWER_INNER.slice(1, -1)) out[id]![1] += 0.25;
+  // Keep a closed mouth's lower inner line a hair below the upper one so the lips read as two lines at rest.
+  if (!open) for (const id of LIPS_LOWER_INNER.slice(1, -1)) out[id]![1] += 0.25;
   return { landmarks: out, moved: true, offsetY };
 }
