@@ -208,7 +208,8 @@ export class FaceRig {
   pose(p: FrameParams, out: Float32Array): void {
     const W = this.mouthWidth;
     out.set(this.rest);
-    const jawDrop = p.jawOpen * 0.38 * W;
+    // A mouth drawn open already shows its opening: speech moves the jaw less around it.
+    const jawDrop = p.jawOpen * (this.restMouthOpen ? 0.24 : 0.38) * W;
     const widthPush = p.lipWidth * 0.1 * W - p.rounding * 0.16 * W + p.smile * 0.05 * W;
     const smileLift = p.smile * 0.07 * W;
     const pucker = p.rounding * 0.03 * W;

@@ -195,8 +195,11 @@ export class PortraitRenderer {
         const fromTop = fy - top;
         const fromBottom = bottom - fy;
         let sy = Number.NaN;
-        if (sh > 0 && fromTop <= Math.min(h / 2, sh / 2)) sy = sTop + fromTop;
-        else if (sh > 0 && fromBottom <= Math.min(h / 2, sh / 2)) sy = sBottom - fromBottom;
+        // No wider than at rest: the portrait's own opening, squeezed; wider: its top half hangs from the
+        // upper lip, its bottom half rises with the lower lip, and the cavity shows between.
+        if (sh > 0 && h <= sh) sy = sTop + fromTop * (sh / h);
+        else if (sh > 0 && fromTop <= sh / 2) sy = sTop + fromTop;
+        else if (sh > 0 && fromBottom <= sh / 2) sy = sBottom - fromBottom;
         if (!Number.isNaN(sy)) {
           const o =
             (Math.min(size - 1, Math.max(0, Math.round(sy - 0.5))) * size +
