@@ -131,8 +131,10 @@ describe('on-demand video', () => {
     await t.client.endSession({ path: { id: s.id } });
   });
 
-  it('draws stills with the same renderer: neutral, smile, talking', async () => {
-    const png = async (expression: 'neutral' | 'smile' | 'talking') => {
+  it('draws stills with the same renderer: neutral, smile, talking and the moods', async () => {
+    const png = async (
+      expression: 'neutral' | 'smile' | 'talking' | 'surprised' | 'thinking' | 'concerned',
+    ) => {
       const blob = await t.client.getCharacterStill({ path: { id: kai.id }, query: { expression } });
       return sharp(Buffer.from(await blob.arrayBuffer()))
         .ensureAlpha()
@@ -144,6 +146,9 @@ describe('on-demand video', () => {
     const talking = await png('talking');
     assert.deepEqual([neutral.info.width, neutral.info.height], [512, 512]);
     assert.notDeepEqual(smile.data, neutral.data);
+    for (const mood of ['surprised', 'thinking', 'concerned'] as const) {
+      assert.notDeepEqual((await png(mood)).data, neutral.data, `${mood} is a different face`);
+    }
     const identity = await t.client.getCharacterIdentity({ path: { id: kai.id } });
     const dark = (b: Buffer) =>
       darkMouthPixels({ ...identity, size: identity.size } as never, new Uint8Array(b), 512);

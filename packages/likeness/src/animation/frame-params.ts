@@ -1,5 +1,5 @@
 import type { IdleState } from './idle-layer.ts';
-import type { MouthShape, Viseme } from './visemes.ts';
+import { type MouthShape, REST_MOUTH, type Viseme } from './visemes.ts';
 
 /** Everything the renderer needs for one frame: the mouth shape and the idle state (see IdleState). */
 export interface FrameParams extends MouthShape, IdleState {
@@ -9,12 +9,7 @@ export interface FrameParams extends MouthShape, IdleState {
 
 export const NEUTRAL_FRAME: FrameParams = {
   viseme: 'sil',
-  jawOpen: 0,
-  lipWidth: 0,
-  rounding: 0,
-  lipClosure: 0,
-  teeth: 0,
-  tongue: 0,
+  ...REST_MOUTH,
   smile: 0,
   browRaise: 0,
   browInner: 0,

@@ -57,7 +57,7 @@ const NO_EXPRESSION: Expression = {
 export const MOOD_EXPRESSIONS: Record<Mood, Expression> = {
   neutral: NO_EXPRESSION,
   happy: { ...NO_EXPRESSION, smile: 0.6, browRaise: 0.12 },
-  surprised: { ...NO_EXPRESSION, smile: 0.05, browRaise: 0.9, headPitch: -1.5 },
+  surprised: { ...NO_EXPRESSION, smile: 0.05, browRaise: 0.7, headPitch: -1.5 },
   thinking: {
     ...NO_EXPRESSION,
     smile: -0.08,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { castRenderer, darkMouthPixels, mouthDifference } from '../../test/helpers/identity.ts';
 import { measureMp4 } from '../../test/helpers/mp4.ts';
-import { visemeForPhoneme } from '../animation/visemes.ts';
+import { REST_MOUTH, visemeForPhoneme } from '../animation/visemes.ts';
 import { Problem } from '../errors.ts';
 import { FliteEngine } from '../speech/flite-engine.ts';
 import { SpeechService } from '../speech/speech-service.ts';
@@ -46,15 +46,7 @@ describe('on-demand utterance video', () => {
       onFrame: (n, params, rgba) => {
         if (n > 40) return;
         // Mouth movement of its own: compare with the same frame at a resting mouth (idle motion cancels out).
-        const still = renderer.render({
-          ...params,
-          jawOpen: 0,
-          lipWidth: 0,
-          rounding: 0,
-          lipClosure: 0,
-          teeth: 0,
-          tongue: 0,
-        });
+        const still = renderer.render({ ...params, ...REST_MOUTH });
         movement[n] = mouthDifference(identity, rgba, still, renderer.size, 30);
       },
     });

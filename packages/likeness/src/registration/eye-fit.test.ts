@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { castIdentity, castRenderer } from '../../test/helpers/identity.ts';
+import { castIdentity, castRenderer, TEST_LIMITS } from '../../test/helpers/identity.ts';
 import { NEUTRAL_FRAME } from '../animation/frame-params.ts';
 import type { RgbImage } from './decode-image.ts';
 import { EYE_LINES, fitEyesToPixels } from './eye-fit.ts';
@@ -70,14 +70,7 @@ describe('eye fit', () => {
     const astronaut = fs.readFileSync(
       path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/astronaut.png'),
     );
-    const limits = {
-      maxImageBytes: 1e8,
-      maxImagePixels: 1e8,
-      portraitSize: 512,
-      minFacePixels: 1,
-      maxHeadTurnDegrees: 90,
-    };
-    const { identity, portrait } = await identityFromImage(astronaut, limits, new FaceDetector());
+    const { identity, portrait } = await identityFromImage(astronaut, TEST_LIMITS, new FaceDetector());
     assert.equal(fitEyesToPixels(portrait, identity.landmarks).moved, 0);
   });
 

@@ -1,4 +1,5 @@
 import type { RgbImage } from './decode-image.ts';
+import { columnProfile } from './region-profile.ts';
 
 type Landmarks = [number, number, number][];
 
@@ -133,21 +134,7 @@ function fitEye(image: RgbImage, lm: Landmarks, eye: EyeLines): Landmarks | unde
     }
   }
   if (count < 0.04 * E * E) return undefined;
-  const top = new Float32Array(w).fill(Number.NaN);
-  const bottom = new Float32Array(w).fill(Number.NaN);
-  let left = w;
-  let right = -1;
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; y++) {
-      if (!region[y * w + x]) continue;
-      if (Number.isNaN(top[x]!)) top[x] = y;
-      bottom[x] = y + 1;
-    }
-    if (!Number.isNaN(top[x]!)) {
-      left = Math.min(left, x);
-      right = Math.max(right, x);
-    }
-  }
+  const { top, bottom, left, right } = columnProfile(region, w, h, true);
   const width = right - left + 1;
   // Only a drawn eye clearly bigger than the mesh's is refitted.
   if (width < 1.2 * E || width > 4 * E) return undefined;

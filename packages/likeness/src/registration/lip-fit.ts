@@ -7,6 +7,7 @@ import {
   MOUTH_LEFT_CORNER,
   MOUTH_RIGHT_CORNER,
 } from './face-topology.ts';
+import { columnProfile } from './region-profile.ts';
 
 type Landmarks = [number, number, number][];
 
@@ -149,21 +150,7 @@ export function fitLipsToPixels(
     }
   }
   // Column profiles of the region: its top and bottom edge, and the darkest row between (the seam).
-  const top = new Float32Array(w).fill(Number.NaN);
-  const bottom = new Float32Array(w).fill(Number.NaN);
-  let left = w;
-  let right = -1;
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; y++) {
-      if (!region[y * w + x]) continue;
-      if (Number.isNaN(top[x]!)) top[x] = y;
-      bottom[x] = y;
-    }
-    if (!Number.isNaN(top[x]!)) {
-      left = Math.min(left, x);
-      right = Math.max(right, x);
-    }
-  }
+  const { top, bottom, left, right } = columnProfile(region, w, h);
   const width = right - left + 1;
   if (width < 0.6 * W || width > 1.8 * W || count > 0.6 * w * h) return unchanged;
   const seam = new Float32Array(w).fill(Number.NaN);

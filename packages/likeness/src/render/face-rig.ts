@@ -142,11 +142,9 @@ export class FaceRig {
     }
     // Brows: a vertex follows the nearest brow point, fully on the brow and fading over about an eye's
     // width; the eyes' own contours stay put (lids are drawn from them).
-    const eyeW = (ids: number[]) => {
-      const xs = ids.map((i) => at(i)[0]);
-      return Math.max(...xs) - Math.min(...xs);
-    };
-    this.eyeWidth = Math.max(1, (eyeW(IMAGE_LEFT_EYE) + eyeW(IMAGE_RIGHT_EYE)) / 2);
+    // The brows' scale is a fifth of the face's width (a typical eye's width), not the eye itself: a drawn
+    // eye can be twice that (the eye fit follows the drawing), and the brows must not move twice as far.
+    this.eyeWidth = Math.max(1, 0.4 * faceHalfWidth);
     const E = this.eyeWidth;
     const browPoints: { x: number; y: number; inner: number }[] = [];
     for (const brow of [IMAGE_LEFT_BROW, IMAGE_RIGHT_BROW]) {
@@ -161,8 +159,11 @@ export class FaceRig {
     this.browWeight = new Float32Array(this.vertexCount);
     this.browInnerness = new Float32Array(this.vertexCount);
     this.browSide = new Float32Array(this.vertexCount);
+    // The upper lid goes up a little with the brows (eyes widen in surprise): a drawn eye's outline and lashes
+    // then travel with the lid instead of tearing between a still lid and a rising brow.
+    const upperLids = new Set([...IMAGE_LEFT_EYE.slice(1, 8), ...IMAGE_RIGHT_EYE.slice(1, 8)]);
     for (let i = 0; i < this.faceCount; i++) {
-      if (eyePoints.has(i)) continue;
+      if (eyePoints.has(i) && !upperLids.has(i)) continue;
       const [x, y] = at(i);
       let best = browPoints[0]!;
       let bestD = Number.POSITIVE_INFINITY;
@@ -174,8 +175,8 @@ export class FaceRig {
         }
       }
       // Below the brow the weight falls faster (towards the eye) than above it (the forehead stretches).
-      const reach = y > best.y ? 0.45 * E : 0.9 * E;
-      this.browWeight[i] = 1 - smooth((bestD - 0.12 * E) / reach);
+      const reach = y > best.y ? 0.3 * E : 0.9 * E;
+      this.browWeight[i] = upperLids.has(i) ? 0.3 : 1 - smooth((bestD - 0.12 * E) / reach);
       this.browInnerness[i] = best.inner;
       this.browSide[i] = x < faceCx ? 1 : -1;
     }

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { castRenderer, darkMouthPixels } from '../../test/helpers/identity.ts';
 import { NEUTRAL_FRAME } from '../animation/frame-params.ts';
 import { MOUTH_TARGETS } from '../animation/visemes.ts';
+import { FaceDetector } from '../registration/face-detector.ts';
 
 const diff = (a: Uint8Array, b: Uint8Array) => {
   let n = 0;
@@ -127,6 +128,47 @@ describe('portrait renderer', () => {
         Math.abs(full.teethEdge - half.teethEdge) <= 3,
         `${name}: the upper teeth stay put (${half.teethEdge} -> ${full.teethEdge})`,
       );
+    }
+  });
+
+  it('keeps the same face through speech, blinks, brows and head motion (the project detector re-finds it)', async () => {
+    const detector = new FaceDetector();
+    for (const name of ['kai', 'nora']) {
+      const { identity, renderer } = await castRenderer(name);
+      const lm = identity.landmarks;
+      const faceWidth = Math.hypot(lm[454]![0] - lm[234]![0], lm[454]![1] - lm[234]![1]);
+      const poses = [
+        { ...NEUTRAL_FRAME, ...MOUTH_TARGETS.aa, jawOpen: 0.9 },
+        { ...NEUTRAL_FRAME, ...MOUTH_TARGETS.O, blink: 0.7, browRaise: 0.9 },
+        {
+          ...NEUTRAL_FRAME,
+          ...MOUTH_TARGETS.E,
+          headYaw: 3,
+          headPitch: 2,
+          headRoll: -2,
+          browInner: 0.8,
+          smile: -0.3,
+        },
+      ];
+      for (const [i, pose] of poses.entries()) {
+        const rgba = renderer.render(pose);
+        const rgb = new Uint8Array(512 * 512 * 3);
+        for (let k = 0, j = 0; k < rgba.length; k += 4, j += 3) rgb.set(rgba.subarray(k, k + 3), j);
+        const [found] = await detector.detect({ data: rgb, width: 512, height: 512 });
+        assert.ok(found, `${name} pose ${i}: the face is found`);
+        if (i >= 2) continue;
+        // The middle of the face (nose tip, between the eyes) stays where the portrait has it: within 8 % of the
+        // face's width (the detector itself wanders by about 5 % on drawings).
+        const ids = [1, 168];
+        const err = ids.map((id) =>
+          Math.hypot(found.landmarks[id]![0] - lm[id]![0], found.landmarks[id]![1] - lm[id]![1]),
+        );
+        const worst = Math.max(...err) / faceWidth;
+        assert.ok(
+          worst < 0.08,
+          `${name} pose ${i}: landmarks within ${(worst * 100).toFixed(1)} % of the face width (${err.map((e) => e.toFixed(1))})`,
+        );
+      }
     }
   });
 

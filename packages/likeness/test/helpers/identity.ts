@@ -10,22 +10,24 @@ const CAST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../c
 const cache = new Map<string, Promise<{ identity: Identity; png: Uint8Array }>>();
 let detector: FaceDetector | undefined;
 
+/** Registration limits loose enough for any test picture. */
+export const TEST_LIMITS = {
+  maxImageBytes: 1e8,
+  maxImagePixels: 1e8,
+  portraitSize: 512,
+  minFacePixels: 1,
+  maxHeadTurnDegrees: 90,
+};
+
 /** A real identity built from a cast portrait (in memory, no store); cached per process. */
 export function castIdentity(name = 'kai'): Promise<{ identity: Identity; png: Uint8Array }> {
   let entry = cache.get(name);
   if (!entry) {
     detector ??= new FaceDetector();
     entry = (async () => {
-      const limits = {
-        maxImageBytes: 1e8,
-        maxImagePixels: 1e8,
-        portraitSize: 512,
-        minFacePixels: 1,
-        maxHeadTurnDegrees: 90,
-      };
       const { identity, portrait } = await identityFromImage(
         fs.readFileSync(path.join(CAST, `${name}.png`)),
-        limits,
+        TEST_LIMITS,
         detector!,
       );
       return { identity, png: await encodePng(portrait) };
