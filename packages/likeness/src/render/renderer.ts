@@ -55,7 +55,6 @@ export class PortraitRenderer {
   private readonly triangles: Uint32Array;
   private readonly posed: Float32Array;
   private readonly eyeCopy: Uint8Array;
-  private readonly cavity: [number, number, number];
   private readonly skin: [number, number, number];
   private readonly interior: MouthInterior;
   /** Real mouths from the reference video, when the character has them. */
@@ -66,6 +65,8 @@ export class PortraitRenderer {
     lower: { xs: Float32Array; ys: Float32Array };
     left: number;
     right: number;
+    /** Share of the open-at-rest interior that hangs from the upper lip (the rest rises with the lower). */
+    upperShare: number;
   };
 
   constructor(
@@ -80,7 +81,6 @@ export class PortraitRenderer {
     this.triangles = Uint32Array.from(identity.mesh.triangles.flat());
     this.posed = new Float32Array(this.rig.vertexCount * 2);
     this.eyeCopy = new Uint8Array(portrait.length);
-    this.cavity = identity.palette.mouthCavity;
     this.skin = identity.palette.skin;
     this.interior = new MouthInterior(
       { lip: identity.palette.lip, skin: identity.palette.skin, cavity: identity.palette.mouthCavity },
@@ -97,12 +97,23 @@ export class PortraitRenderer {
       return { xs, ys };
     };
     const upper = restLine(LIPS_UPPER_INNER);
-    this.restMouth = {
-      upper,
-      lower: restLine(LIPS_LOWER_INNER),
-      left: Math.min(upper.xs[0]!, upper.xs[upper.xs.length - 1]!),
-      right: Math.max(upper.xs[0]!, upper.xs[upper.xs.length - 1]!),
-    };
+    const lower = restLine(LIPS_LOWER_INNER);
+    const left = Math.min(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
+    const right = Math.max(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
+    // A smile that shows its teeth shows the upper teeth: they stay with the skull when the jaw drops, so most
+    // of a bright interior hangs from the upper lip. A darker one (a drawn open mouth) splits in half.
+    let lum = 0;
+    let n = 0;
+    for (let x = Math.ceil(left); x <= Math.floor(right); x++) {
+      const t = polyY(upper.xs, upper.ys, x + 0.5);
+      const b = polyY(lower.xs, lower.ys, x + 0.5);
+      for (let y = Math.ceil(t); y < b; y++) {
+        const o = (Math.min(size - 1, Math.max(0, y)) * size + Math.min(size - 1, Math.max(0, x))) * 4;
+        lum += 0.299 * portrait[o]! + 0.587 * portrait[o + 1]! + 0.114 * portrait[o + 2]!;
+        n++;
+      }
+    }
+    this.restMouth = { upper, lower, left, right, upperShare: n && lum / n > 150 ? 0.75 : 0.5 };
   }
 
   /** The portrait as RGBA at this renderer's size (read only): a render thread builds its own renderer from it. */
@@ -171,6 +182,9 @@ export class PortraitRenderer {
     const left = Math.min(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
     const right = Math.max(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
     const own = this.restMouth;
+    // What shows between the portrait's own top and bottom halves is the painted mouth (shaded cavity, tongue),
+    // not a flat colour: a smile that shows its teeth opens into depth.
+    this.interior.paint(out, size, upper, lower, { ...p, teeth: 0 }, this.rig.mouthWidth, 0);
     for (let x = Math.max(0, Math.floor(left)); x <= Math.min(size - 1, Math.ceil(right)); x++) {
       const fx = x + 0.5;
       const top = polyY(upper.xs, upper.ys, fx);
@@ -185,29 +199,25 @@ export class PortraitRenderer {
         const fy = y + 0.5;
         const coverage = Math.min(1, fy - top + 0.5, bottom - fy + 0.5);
         if (coverage <= 0) continue;
-        const depth = (fy - top) / h;
-        const shade = 0.55 + 0.45 * Math.sin(Math.PI * Math.min(1, Math.max(0, depth)));
-        let rgb: number[] = [
-          this.cavity[0] * (1.4 - shade),
-          this.cavity[1] * (1.4 - shade),
-          this.cavity[2] * (1.4 - shade),
-        ];
         const fromTop = fy - top;
         const fromBottom = bottom - fy;
         let sy = Number.NaN;
-        // No wider than at rest: the portrait's own opening, squeezed; wider: its top half hangs from the
-        // upper lip, its bottom half rises with the lower lip, and the cavity shows between.
+        // No wider than at rest: the portrait's own opening, squeezed; wider: its top part hangs from the
+        // upper lip, its bottom part rises with the lower lip, and the cavity shows between.
         if (sh > 0 && h <= sh) sy = sTop + fromTop * (sh / h);
-        else if (sh > 0 && fromTop <= sh / 2) sy = sTop + fromTop;
-        else if (sh > 0 && fromBottom <= sh / 2) sy = sBottom - fromBottom;
-        if (!Number.isNaN(sy)) {
-          const o =
-            (Math.min(size - 1, Math.max(0, Math.round(sy - 0.5))) * size +
-              Math.min(size - 1, Math.max(0, Math.round(sx - 0.5)))) *
-            4;
-          rgb = [this.portrait[o]!, this.portrait[o + 1]!, this.portrait[o + 2]!];
-        }
-        blend(out, (y * size + x) * 4, rgb, coverage);
+        else if (sh > 0 && fromTop <= sh * own.upperShare) sy = sTop + fromTop;
+        else if (sh > 0 && fromBottom <= sh * (1 - own.upperShare)) sy = sBottom - fromBottom;
+        if (Number.isNaN(sy)) continue;
+        const o =
+          (Math.min(size - 1, Math.max(0, Math.round(sy - 0.5))) * size +
+            Math.min(size - 1, Math.max(0, Math.round(sx - 0.5)))) *
+          4;
+        blend(
+          out,
+          (y * size + x) * 4,
+          [this.portrait[o]!, this.portrait[o + 1]!, this.portrait[o + 2]!],
+          coverage,
+        );
       }
     }
   }
