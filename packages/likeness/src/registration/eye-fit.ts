@@ -1,28 +1,12 @@
 import type { RgbImage } from './decode-image.ts';
-import { columnProfile } from './region-profile.ts';
+import { IMAGE_EYE_LINES } from './face-topology.ts';
+import { clampedWindow, columnProfile, labelPieces, regionOf } from './region-profile.ts';
 
 type Landmarks = [number, number, number][];
 
-/** One eye's contour in the mesh: upper and lower lid lines, each from the outer corner to the inner one. */
-interface EyeLines {
-  upper: number[];
-  lower: number[];
-  iris: number[];
-}
-
-/** Image-left eye (the subject's right) and image-right eye. */
-export const EYE_LINES: EyeLines[] = [
-  {
-    upper: [33, 246, 161, 160, 159, 158, 157, 173, 133],
-    lower: [33, 7, 163, 144, 145, 153, 154, 155, 133],
-    iris: [473, 474, 475, 476, 477],
-  },
-  {
-    upper: [263, 466, 388, 387, 386, 385, 384, 398, 362],
-    lower: [263, 249, 390, 373, 374, 380, 381, 382, 362],
-    iris: [468, 469, 470, 471, 472],
-  },
-];
+/** Both eyes' lid lines (image left, then image right), from the outer corner to the inner one. */
+export const EYE_LINES = [IMAGE_EYE_LINES.left, IMAGE_EYE_LINES.right];
+type EyeLines = (typeof EYE_LINES)[number];
 
 const isWhite = (r: number, g: number, b: number) =>
   Math.min(r, g, b) > 200 && Math.max(r, g, b) - Math.min(r, g, b) < 40;
@@ -56,12 +40,12 @@ function fitEye(image: RgbImage, lm: Landmarks, eye: EyeLines): Landmarks | unde
   if (!(E > 6)) return undefined;
   const cx = (outer[0] + inner[0]) / 2;
   const cy = (lm[eye.upper[4]!]![1] + lm[eye.lower[4]!]![1]) / 2;
-  const x0 = Math.max(0, Math.floor(cx - 2.2 * E));
-  const x1 = Math.min(image.width - 1, Math.ceil(cx + 2.2 * E));
-  const y0 = Math.max(0, Math.floor(cy - 1.6 * E));
-  const y1 = Math.min(image.height - 1, Math.ceil(cy + 1.6 * E));
-  const w = x1 - x0 + 1;
-  const h = y1 - y0 + 1;
+  const { x0, y0, w, h } = clampedWindow(image, cx, cy, {
+    left: 2.2 * E,
+    right: 2.2 * E,
+    up: 1.6 * E,
+    down: 1.6 * E,
+  });
   const white = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -71,68 +55,31 @@ function fitEye(image: RgbImage, lm: Landmarks, eye: EyeLines): Landmarks | unde
   }
   // The whites as connected pieces: a drawn iris splits the white in two (or three), so the eye is the piece
   // nearest the mesh eye's centre joined with its neighbours across the iris.
-  const label = new Int32Array(w * h).fill(-1);
-  const pieces: {
-    x0: number;
-    x1: number;
-    y0: number;
-    y1: number;
-    count: number;
-    edge: boolean;
-    d: number;
-  }[] = [];
-  for (let start = 0; start < w * h; start++) {
-    if (!white[start] || label[start]! >= 0) continue;
-    const piece = { x0: w, x1: -1, y0: h, y1: -1, count: 0, edge: false, d: Number.POSITIVE_INFINITY };
-    const id = pieces.length;
-    label[start] = id;
-    const stack = [start];
-    while (stack.length) {
-      const i = stack.pop()!;
-      const x = i % w;
-      const y = (i - x) / w;
-      piece.count++;
-      piece.x0 = Math.min(piece.x0, x);
-      piece.x1 = Math.max(piece.x1, x);
-      piece.y0 = Math.min(piece.y0, y);
-      piece.y1 = Math.max(piece.y1, y);
-      if (x === 0 || y === 0 || x === w - 1 || y === h - 1) piece.edge = true;
-      piece.d = Math.min(piece.d, Math.hypot(x + x0 - cx, (y + y0 - cy) * 2));
-      for (const [nx, ny] of [
-        [x - 1, y],
-        [x + 1, y],
-        [x, y - 1],
-        [x, y + 1],
-      ] as const) {
-        if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-        const j = ny * w + nx;
-        if (white[j] && label[j]! < 0) {
-          label[j] = id;
-          stack.push(j);
-        }
-      }
-    }
-    pieces.push(piece);
+  const { label, pieces } = labelPieces(white, w, h);
+  // Each piece's nearest pixel to the eye's centre (vertical distance counts double: eyes are wide).
+  const near = pieces.map(() => Number.POSITIVE_INFINITY);
+  for (let i = 0; i < w * h; i++) {
+    const id = label[i]!;
+    if (id < 0) continue;
+    const x = i % w;
+    near[id] = Math.min(near[id]!, Math.hypot(x + x0 - cx, ((i - x) / w + y0 - cy) * 2));
   }
-  const usable = (p: (typeof pieces)[number]) => !p.edge && p.count >= 0.01 * E * E;
-  const seedPiece = pieces.filter(usable).sort((a, b) => a.d - b.d)[0];
+  const usable = (i: number) => !pieces[i]!.edge && pieces[i]!.count >= 0.01 * E * E;
   // A white that runs out of the window is background (a white backdrop), not an eye.
-  if (!seedPiece || seedPiece.d > 0.6 * E) return undefined;
+  const seed = pieces
+    .map((_, i) => i)
+    .filter(usable)
+    .sort((a, b) => near[a]! - near[b]!)[0];
+  if (seed === undefined || near[seed]! > 0.6 * E) return undefined;
+  const seedPiece = pieces[seed]!;
   const members = new Set<number>();
   pieces.forEach((p, i) => {
-    if (!usable(p)) return;
+    if (!usable(i)) return;
     const overlapsRows = p.y0 <= seedPiece.y1 && p.y1 >= seedPiece.y0;
     const gap = Math.max(0, Math.max(p.x0, seedPiece.x0) - Math.min(p.x1, seedPiece.x1));
     if (p === seedPiece || (overlapsRows && gap <= 0.9 * E)) members.add(i);
   });
-  const region = new Uint8Array(w * h);
-  let count = 0;
-  for (let i = 0; i < w * h; i++) {
-    if (label[i]! >= 0 && members.has(label[i]!)) {
-      region[i] = 1;
-      count++;
-    }
-  }
+  const { region, count } = regionOf(label, members);
   if (count < 0.04 * E * E) return undefined;
   const { top, bottom, left, right } = columnProfile(region, w, h, true);
   const width = right - left + 1;
@@ -170,22 +117,20 @@ function fitEye(image: RgbImage, lm: Landmarks, eye: EyeLines): Landmarks | unde
     }
     return chain[chain.length - 1]![1];
   };
-  const profile = (which: Float32Array, x: number) => along(which === top ? upperHull : lowerHull, x);
   const out = lm.map((p) => [...p] as [number, number, number]);
   // Along the eye from its outer corner (t = 0) to its inner one (t = 1), old span onto the white's.
   const outerNew = x0 + (outer[0] < inner[0] ? left : right);
   const innerNew = x0 + (outer[0] < inner[0] ? right : left);
   const mapX = (x: number) => outerNew + ((x - outer[0]) / (inner[0] - outer[0])) * (innerNew - outerNew);
-  const place = (ids: number[], which: Float32Array) => {
+  const place = (ids: number[], hull: [number, number][]) => {
     for (const id of ids.slice(1, -1)) {
       const nx = mapX(lm[id]![0]);
-      const y = profile(which, nx - x0);
       out[id]![0] = nx;
-      out[id]![1] = y + y0;
+      out[id]![1] = along(hull, nx - x0) + y0;
     }
-    return true;
   };
-  if (!place(eye.upper, top) || !place(eye.lower, bottom)) return undefined;
+  place(eye.upper, upperHull);
+  place(eye.lower, lowerHull);
   // Corners at the white's ends, half way between its top and bottom there.
   for (const [id, nx] of [
     [eye.upper[0]!, outerNew],

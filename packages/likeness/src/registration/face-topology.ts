@@ -25,6 +25,17 @@ export const IMAGE_LEFT_EYE = [33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 
 export const IMAGE_RIGHT_EYE = [
   263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249,
 ];
+/** Each eye's lid lines, from the outer corner to the inner one (both lines share the corners). */
+export const IMAGE_EYE_LINES = {
+  left: {
+    upper: [33, 246, 161, 160, 159, 158, 157, 173, 133],
+    lower: [33, 7, 163, 144, 145, 153, 154, 155, 133],
+  },
+  right: {
+    upper: [263, 466, 388, 387, 386, 385, 384, 398, 362],
+    lower: [263, 249, 390, 373, 374, 380, 381, 382, 362],
+  },
+};
 /** Upper and lower lid mid points and the corners, for eye openness. */
 export const IMAGE_LEFT_EYE_LIDS = { upper: 159, lower: 145, outer: 33, inner: 133 };
 export const IMAGE_RIGHT_EYE_LIDS = { upper: 386, lower: 374, outer: 263, inner: 362 };

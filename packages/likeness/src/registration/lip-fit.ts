@@ -7,7 +7,7 @@ import {
   MOUTH_LEFT_CORNER,
   MOUTH_RIGHT_CORNER,
 } from './face-topology.ts';
-import { columnProfile } from './region-profile.ts';
+import { clampedWindow, columnProfile, labelPieces, regionOf } from './region-profile.ts';
 
 type Landmarks = [number, number, number][];
 
@@ -65,12 +65,12 @@ export function fitLipsToPixels(
   if (!(W > 8)) return unchanged;
   const cx = (lx + rx) / 2;
   const cy = (lm[13]![1] + lm[14]![1]) / 2;
-  const x0 = Math.max(0, Math.floor(cx - 0.85 * W));
-  const x1 = Math.min(image.width - 1, Math.ceil(cx + 0.85 * W));
-  const y0 = Math.max(0, Math.floor(cy - 0.6 * W));
-  const y1 = Math.min(image.height - 1, Math.ceil(cy + 0.9 * W));
-  const w = x1 - x0 + 1;
-  const h = y1 - y0 + 1;
+  const { x0, y0, w, h } = clampedWindow(image, cx, cy, {
+    left: 0.85 * W,
+    right: 0.85 * W,
+    up: 0.6 * W,
+    down: 0.9 * W,
+  });
   if (w < 8 || h < 8) return unchanged;
   const red = new Float32Array(w * h);
   const lum = new Float32Array(w * h);
@@ -123,33 +123,9 @@ export function fitLipsToPixels(
     }
   }
   if (seed < 0) return unchanged;
-  const region = new Uint8Array(w * h);
-  // Dark outline and seam pixels inside the lips join the region (drawings outline their lips in black).
-  const stack = [seed];
-  region[seed] = 1;
-  let count = 0;
-  while (stack.length) {
-    const i = stack.pop()!;
-    count++;
-    const x = i % w;
-    const y = (i - x) / w;
-    for (const [dx, dy] of [
-      [1, 0],
-      [-1, 0],
-      [0, 1],
-      [0, -1],
-    ] as const) {
-      const nx = x + dx;
-      const ny = y + dy;
-      if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-      const j = ny * w + nx;
-      if (!region[j] && mask[j]) {
-        region[j] = 1;
-        stack.push(j);
-      }
-    }
-  }
-  // Column profiles of the region: its top and bottom edge, and the darkest row between (the seam).
+  // The lips: the piece of the mask holding the seed (dark outline and seam pixels were bridged into it).
+  const { label } = labelPieces(mask, w, h);
+  const { region, count } = regionOf(label, new Set([label[seed]!]));
   const { top, bottom, left, right } = columnProfile(region, w, h);
   const width = right - left + 1;
   if (width < 0.6 * W || width > 1.8 * W || count > 0.6 * w * h) return unchanged;

@@ -3,6 +3,7 @@ import {
   CHIN,
   FACE_OVAL,
   FOREHEAD_TOP,
+  IMAGE_EYE_LINES,
   IMAGE_LEFT_BROW,
   IMAGE_LEFT_EYE,
   IMAGE_RIGHT_BROW,
@@ -161,7 +162,10 @@ export class FaceRig {
     this.browSide = new Float32Array(this.vertexCount);
     // The upper lid goes up a little with the brows (eyes widen in surprise): a drawn eye's outline and lashes
     // then travel with the lid instead of tearing between a still lid and a rising brow.
-    const upperLids = new Set([...IMAGE_LEFT_EYE.slice(1, 8), ...IMAGE_RIGHT_EYE.slice(1, 8)]);
+    const upperLids = new Set([
+      ...IMAGE_EYE_LINES.left.upper.slice(1, -1),
+      ...IMAGE_EYE_LINES.right.upper.slice(1, -1),
+    ]);
     for (let i = 0; i < this.faceCount; i++) {
       if (eyePoints.has(i) && !upperLids.has(i)) continue;
       const [x, y] = at(i);

@@ -60,6 +60,47 @@ function sortByX(line: LipLine, order: Uint8Array): void {
 }
 
 /**
+ * The opening between posed inner lips, as both painters read it: the lines in order of x, their common span,
+ * and per column the smooth curve widened to the mesh's own straight edges where they lie outside it, so the
+ * hole the warp leaves between the lips is always covered (no stretched lip seam showing through).
+ */
+class Opening {
+  private readonly upperOrder = new Uint8Array(32);
+  private readonly lowerOrder = new Uint8Array(32);
+  private uo = this.upperOrder;
+  private lo = this.lowerOrder;
+  private upper: LipLine = { xs: new Float32Array(0), ys: new Float32Array(0) };
+  private lower: LipLine = this.upper;
+  left = 0;
+  right = 0;
+
+  set(upper: LipLine, lower: LipLine): this {
+    this.upper = upper;
+    this.lower = lower;
+    this.uo = this.upperOrder.subarray(0, upper.xs.length);
+    this.lo = this.lowerOrder.subarray(0, lower.xs.length);
+    sortByX(upper, this.uo);
+    sortByX(lower, this.lo);
+    this.left = Math.max(upper.xs[this.uo[0]!]!, lower.xs[this.lo[0]!]!);
+    this.right = Math.min(upper.xs[this.uo[this.uo.length - 1]!]!, lower.xs[this.lo[this.lo.length - 1]!]!);
+    return this;
+  }
+
+  top(x: number): number {
+    return Math.min(curveY(this.upper, this.uo, x), lineY(this.upper, this.uo, x));
+  }
+
+  bottom(x: number): number {
+    return Math.max(curveY(this.lower, this.lo, x), lineY(this.lower, this.lo, x));
+  }
+
+  /** The gap at x along the smooth curves (how open the mouth is there). */
+  gap(x: number): number {
+    return curveY(this.lower, this.lo, x) - curveY(this.upper, this.uo, x);
+  }
+}
+
+/**
  * What shows between parted lips, drawn column by column with anti-aliased edges:
  * - the cavity, tinted from the lips' own colour (a drawing's red lips give a deep red mouth, not black),
  *   darkest at the back and towards the corners;
@@ -75,15 +116,12 @@ export class MouthInterior {
   private readonly teeth: Rgb;
   private readonly tongue: Rgb;
   private readonly cavity: Rgb;
-  private readonly upperOrder: Uint8Array;
-  private readonly lowerOrder: Uint8Array;
+  private readonly opening = new Opening();
 
-  constructor(palette: { lip: Rgb; cavity: Rgb; skin: Rgb; teeth?: Rgb | undefined }, points: number) {
+  constructor(palette: { lip: Rgb; cavity: Rgb; skin: Rgb; teeth?: Rgb | undefined }) {
     this.teeth = palette.teeth ?? (DEFAULT_TEETH.map((c, i) => mix(c, palette.skin[i]!, 0.08)) as Rgb);
     this.tongue = TONGUE.map((c, i) => mix(c, palette.lip[i]!, 0.25)) as Rgb;
     this.cavity = palette.cavity;
-    this.upperOrder = new Uint8Array(points);
-    this.lowerOrder = new Uint8Array(points);
   }
 
   /**
@@ -99,13 +137,8 @@ export class MouthInterior {
     W: number,
     lipLift: number,
   ): void {
-    sortByX(upper, this.upperOrder);
-    sortByX(lower, this.lowerOrder);
-    const left = Math.max(upper.xs[this.upperOrder[0]!]!, lower.xs[this.lowerOrder[0]!]!);
-    const right = Math.min(
-      upper.xs[this.upperOrder[this.upperOrder.length - 1]!]!,
-      lower.xs[this.lowerOrder[this.lowerOrder.length - 1]!]!,
-    );
+    const opening = this.opening.set(upper, lower);
+    const { left, right } = opening;
     const cx = (left + right) / 2;
     const halfSpan = Math.max(1, (right - left) / 2);
     const upperShow = W * (0.015 + 0.075 * shape.teeth);
@@ -115,10 +148,8 @@ export class MouthInterior {
     const { cavity, teeth, tongue } = this;
     for (let x = Math.max(0, Math.floor(left)); x <= Math.min(size - 1, Math.ceil(right)); x++) {
       const fx = x + 0.5;
-      // The smooth curve, widened to the mesh's own straight edges where they lie outside it: the hole the
-      // warp leaves between the lips is always covered (no stretched lip seam showing through).
-      const top = Math.min(curveY(upper, this.upperOrder, fx), lineY(upper, this.upperOrder, fx));
-      const bottom = Math.max(curveY(lower, this.lowerOrder, fx), lineY(lower, this.lowerOrder, fx));
+      const top = opening.top(fx);
+      const bottom = opening.bottom(fx);
       const h = bottom - top;
       if (!(h > 0.25)) continue;
       const across = Math.min(1, Math.abs(fx - cx) / halfSpan); // 0 centre .. 1 corner
@@ -233,19 +264,13 @@ export class SampledMouth {
     );
   }
 
-  private readonly upperOrder = new Uint8Array(32);
-  private readonly lowerOrder = new Uint8Array(32);
+  private readonly lips = new Opening();
 
   /** Paints the opening; false when the lips are (nearly) closed and nothing was drawn. */
   paint(out: Uint8Array, size: number, upper: LipLine, lower: LipLine, W: number, scale: number): boolean {
-    const uo = this.upperOrder.subarray(0, upper.xs.length);
-    const lo = this.lowerOrder.subarray(0, lower.xs.length);
-    sortByX(upper, uo);
-    sortByX(lower, lo);
-    const left = Math.max(upper.xs[uo[0]!]!, lower.xs[lo[0]!]!);
-    const right = Math.min(upper.xs[uo[uo.length - 1]!]!, lower.xs[lo[lo.length - 1]!]!);
-    const cx = (left + right) / 2;
-    const opening = (curveY(lower, lo, cx) - curveY(upper, uo, cx)) / W;
+    const lips = this.lips.set(upper, lower);
+    const { left, right } = lips;
+    const opening = lips.gap((left + right) / 2) / W;
     if (!(opening > 0.04)) return false;
     let s = this.samples[0]!;
     for (const c of this.samples)
@@ -255,8 +280,8 @@ export class SampledMouth {
     const bh = s.box.height;
     for (let x = Math.max(0, Math.floor(left)); x <= Math.min(size - 1, Math.ceil(right)); x++) {
       const fx = x + 0.5;
-      const top = Math.min(curveY(upper, uo, fx), lineY(upper, uo, fx));
-      const bottom = Math.max(curveY(lower, lo, fx), lineY(lower, lo, fx));
+      const top = lips.top(fx);
+      const bottom = lips.bottom(fx);
       const h = bottom - top;
       if (!(h > 0.25)) continue;
       const sx = s.left + ((fx - left) / Math.max(1, right - left)) * (s.right - s.left);

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { FrameParams } from '../animation/frame-params.ts';
-import { LIPS_LOWER_INNER, LIPS_UPPER_INNER } from '../registration/face-topology.ts';
+import { IMAGE_EYE_LINES, LIPS_LOWER_INNER, LIPS_UPPER_INNER } from '../registration/face-topology.ts';
 import type { Identity } from '../registration/identity.ts';
 import { FaceRig } from './face-rig.ts';
 import { MouthInterior, SampledMouth } from './mouth-interior.ts';
@@ -8,15 +8,6 @@ import { warpTriangles } from './warp.ts';
 
 export const MIN_RENDER_SIZE = 256;
 export const MAX_RENDER_SIZE = 1024;
-
-const EYE_UPPER = {
-  left: [33, 246, 161, 160, 159, 158, 157, 173, 133],
-  right: [263, 466, 388, 387, 386, 385, 384, 398, 362],
-};
-const EYE_LOWER = {
-  left: [33, 7, 163, 144, 145, 153, 154, 155, 133],
-  right: [263, 249, 390, 373, 374, 380, 381, 382, 362],
-};
 
 const LASH: [number, number, number] = [48, 36, 36];
 
@@ -82,10 +73,11 @@ export class PortraitRenderer {
     this.posed = new Float32Array(this.rig.vertexCount * 2);
     this.eyeCopy = new Uint8Array(portrait.length);
     this.skin = identity.palette.skin;
-    this.interior = new MouthInterior(
-      { lip: identity.palette.lip, skin: identity.palette.skin, cavity: identity.palette.mouthCavity },
-      LIPS_UPPER_INNER.length,
-    );
+    this.interior = new MouthInterior({
+      lip: identity.palette.lip,
+      skin: identity.palette.skin,
+      cavity: identity.palette.mouthCavity,
+    });
     this.sampled = SampledMouth.from(identity.mouthSamples, size / identity.size);
     const restLine = (ids: number[]) => {
       const xs = new Float32Array(ids.length);
@@ -229,8 +221,8 @@ export class PortraitRenderer {
    */
   private drawEye(side: 'left' | 'right', p: FrameParams, out: Uint8Array) {
     const size = this.size;
-    const upper = this.polyline(EYE_UPPER[side]);
-    const lower = this.polyline(EYE_LOWER[side]);
+    const upper = this.polyline(IMAGE_EYE_LINES[side].upper);
+    const lower = this.polyline(IMAGE_EYE_LINES[side].lower);
     const x0 = Math.min(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
     const x1 = Math.max(upper.xs[0]!, upper.xs[upper.xs.length - 1]!);
     const eyeW = x1 - x0;
