@@ -16,7 +16,8 @@ describe('clauses', () => {
     const text = 'Well, hello there Ada! The mill was built in 1820. It still turns, slowly, every day.';
     for (const size of [1, 3, 7, 100]) {
       assert.deepEqual(await collect(clauses(deltas(text, size))), [
-        'Well, hello there Ada!',
+        'Well,',
+        'hello there Ada!',
         'The mill was built in 1820.',
         'It still turns, slowly, every day.',
       ]);
@@ -42,5 +43,43 @@ describe('clauses', () => {
     const out = await collect(clauses(deltas('one two three four five six seven eight nine', 1)));
     assert.equal(out[0], 'one two three four five six seven');
     assert.equal(out.join(' '), 'one two three four five six seven eight nine');
+  });
+
+  it('ends the first clause while the model is still writing: it never waits for the end of the reply', async () => {
+    const text = 'I love my work but it is all so cold and I am stuck in the house for weeks at a time.';
+    let pulled = 0;
+    const counted = (async function* () {
+      for await (const d of deltas(text, 1)) {
+        pulled++;
+        yield d;
+      }
+    })();
+    for await (const first of clauses(counted)) {
+      assert.equal(first, 'I love my work but it is');
+      // Cut once the seventh word was whole (followed by a space), long before the reply's end.
+      assert.ok(pulled < 40, `pulled ${pulled} of ${text.length} characters`);
+      break;
+    }
+  });
+
+  it('lets an interjection or a dash end the first clause', async () => {
+    assert.deepEqual(await collect(clauses(deltas('Well, the mill is old. It turns.', 3))), [
+      'Well,',
+      'the mill is old.',
+      'It turns.',
+    ]);
+    assert.deepEqual(await collect(clauses(deltas('The job \u2013 it is all about care.', 2))), [
+      'The job \u2013',
+      'it is all about care.',
+    ]);
+    assert.deepEqual(await collect(clauses(deltas('The old job - it is all about care.', 2))), [
+      'The old job -',
+      'it is all about care.',
+    ]);
+    // Not a lone word that is not an interjection.
+    assert.deepEqual(await collect(clauses(deltas('Bread, I think, is best.', 2))), [
+      'Bread, I think,',
+      'is best.',
+    ]);
   });
 });

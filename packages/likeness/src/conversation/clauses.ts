@@ -1,6 +1,7 @@
 /**
  * Text deltas from a model -> pieces to speak, as early as they can be spoken well: the first piece is a short
- * clause (up to its first comma or stop once it has two words, or its first few words), so the first sound
+ * clause (up to its first comma, dash or stop once it has two words, an interjection such as "Well,", or its
+ * first seven words), so the first sound
  * does not wait for a whole sentence; later pieces are sentences. Decimal points, abbreviations ("Dr.") and
  * ellipses inside a sentence do not end it.
  */
@@ -12,6 +13,10 @@ export interface ClauseOptions {
   /** Later pieces this long are cut at their last comma (or space). */
   maxChars?: number;
 }
+
+/** A word that can be said alone before a comma, as people do while they think: "Well, ...", "Oh, ...". */
+const INTERJECTION =
+  /^\s*(?:oh|ah|aha|well|yes|yeah|no|hmm|sure|okay|ok|hello|hi|hey|right|indeed|ooh|wow)[,\u2013\u2014]$/i;
 
 const ABBREVIATION = /\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|vs|etc|e\.g|i\.e|No)\.$/i;
 
@@ -32,7 +37,7 @@ export async function* clauses(
       const ch = buffer[i]!;
       const next = buffer[i + 1];
       // A boundary needs what follows: a space or the end of the whole reply (never a digit: "3.5").
-      if (next === undefined && !final) return -1;
+      if (next === undefined && !final) break;
       const spaced = next === undefined || /\s/.test(next);
       if (!spaced) continue;
       const head = buffer.slice(0, i + 1);
@@ -41,7 +46,10 @@ export async function* clauses(
         if (first && words(head) < firstMinWords) continue;
         return i + 1;
       }
-      if (first && /[,;:\u2014]/.test(ch) && words(head) >= firstMinWords) return i + 1;
+      if (first && /[,;:\u2013\u2014]/.test(ch) && (words(head) >= firstMinWords || INTERJECTION.test(head)))
+        return i + 1;
+      // "The job - it's ...": a spaced hyphen is a dash.
+      if (first && ch === '-' && /\s-$/.test(head) && words(head) > firstMinWords) return i + 1;
       if (!first && /[,;]/.test(ch) && head.length > maxChars) return i + 1;
     }
     if (first) {
