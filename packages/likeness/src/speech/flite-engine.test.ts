@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import { after, describe, it } from 'node:test';
 import { Problem } from '../errors.ts';
 import { FliteEngine, parsePhoneTimings } from './flite-engine.ts';
@@ -85,14 +86,14 @@ describe('Flite engine', () => {
       const durations = results.map((r) => r.samples.length);
       // Longer texts give longer audio: answers were not swapped between callers.
       assert.ok(durations[1]! < durations[2]! && durations[2]! < durations[3]!, durations.join(' '));
-      assert.equal(engine.pool.pids.length, 2);
+      assert.equal(engine.pool.pids.length, 3, 'two processes and the urgent lane');
     } finally {
       await engine.close();
     }
   });
 
   it("puts an utterance's first piece (urgent) ahead of waiting later pieces", async () => {
-    const engine = new FliteEngine({ processes: 1 });
+    const engine = new FliteEngine({ processes: 1, urgentLanes: 0 });
     try {
       await engine.speak('Warm up.', 'slt');
       const order: string[] = [];
@@ -103,6 +104,26 @@ describe('Flite engine', () => {
       // One process: "a" runs at once, the rest wait; the urgent ones overtake the waiting ones, in their order.
       await Promise.all([say('a'), say('b'), say('c'), say('first', true), say('second', true)]);
       assert.deepEqual(order, ['a', 'first', 'second', 'b', 'c']);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('keeps a process at the server priority for first pieces: it never takes the others', async () => {
+    const engine = new FliteEngine({ processes: 1 });
+    try {
+      await engine.speak('Warm up.', 'slt');
+      const [normal, lane] = engine.pool.pids;
+      assert.equal(os.getPriority(normal), 5, 'synthesis yields to the server');
+      assert.equal(os.getPriority(lane), os.getPriority(0), 'the lane runs at the server priority');
+      const order: string[] = [];
+      const say = (name: string, text: string, urgent = false) =>
+        engine.speak(text, 'slt', undefined, urgent).then(() => order.push(name));
+      const long = 'This sentence is long, so that the process is busy for a while. '.repeat(6);
+      // "a" (long) takes the normal process and "b" (short) waits for it. The urgent one runs on the lane at
+      // once; had the lane taken "b" once free, "b" would end before "a".
+      await Promise.all([say('a', long), say('b', 'Short one.'), say('first', 'Hi there.', true)]);
+      assert.deepEqual(order, ['first', 'a', 'b']);
     } finally {
       await engine.close();
     }

@@ -41,10 +41,19 @@ export class FliteEngine implements SpeechEngine {
   readonly provider = 'flite' as const;
   readonly pool: EnginePool<FliteRequest, FliteReply>;
 
-  constructor(opts: { processes?: number; timeoutMs?: number; onEvent?: (e: EnginePoolEvent) => void } = {}) {
+  constructor(
+    opts: {
+      processes?: number;
+      /** Processes beside those kept for utterances' first pieces, at the server's priority (default 1). */
+      urgentLanes?: number;
+      timeoutMs?: number;
+      onEvent?: (e: EnginePoolEvent) => void;
+    } = {},
+  ) {
     this.pool = new EnginePool<FliteRequest, FliteReply>({
       name: 'Flite',
       script: new URL('./flite/flite-process.mjs', import.meta.url),
+      urgentLanes: opts.urgentLanes ?? 1,
       ...(opts.processes ? { size: opts.processes } : {}),
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
