@@ -98,6 +98,7 @@ async function run(label: string, env: Record<string, string>) {
         first_clause: stage('first_clause_ms'),
         tts_first_audio: stage('tts_first_audio_ms'),
         first_sound_sent: stage('first_sound_ms'),
+        llm_prompt_tokens_read: stage('llm_prompt_tokens_read'),
       },
       interrupt_to_silent_ms: bargeIn.map((x) => Math.round(x)),
       reply_chars_p50: pct(

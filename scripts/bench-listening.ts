@@ -149,6 +149,8 @@ async function run(label: string, env: Record<string, string>) {
         first_clause: stage('first_clause_ms'),
         tts_first_audio: stage('tts_first_audio_ms'),
         first_sound_sent: stage('first_sound_ms'),
+        llm_prompt_tokens: stage('llm_prompt_tokens'),
+        llm_prompt_tokens_read_at_the_turn: stage('llm_prompt_tokens_read'),
         note: 'recognition_ms is the recogniser alone; it starts at the VAD pause, so end_of_turn ~= vad + recognition',
       },
       transport_ms_p50: r0(

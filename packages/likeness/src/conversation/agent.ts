@@ -3,8 +3,9 @@ import { Problem } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Persona } from '../persona/persona.ts';
 import { clauses } from './clauses.ts';
-import { type LanguageModel, ModelFailure } from './llm/index.ts';
+import { type LanguageModel, ModelFailure, type PromptUsage } from './llm/index.ts';
 import type { CharacterModel, ModelRegistry } from './llm/registry.ts';
+import { extractFacts, type Fact } from './memory/facts.ts';
 import type { MemoryScope, MemoryStore, Turn } from './memory/memory-store.ts';
 import { buildPrompt, HISTORY_TURNS } from './prompt.ts';
 import { speakable } from './speakable.ts';
@@ -56,6 +57,9 @@ export interface TurnMetrics {
   tts_first_audio_ms?: number;
   first_sound_ms?: number;
   total_ms?: number;
+  /** The prompt's tokens, and how many the model had to read at the turn (the rest was prepared ahead). */
+  llm_prompt_tokens?: number;
+  llm_prompt_tokens_read?: number;
 }
 
 /** Said when the model produces nothing usable: in character, and honest. */
@@ -73,6 +77,48 @@ export class ConversationAgent {
   /** The model that will answer for a character; throws 503 model-unavailable when there is none. */
   modelFor(character: ConversationCharacter): LanguageModel {
     return this.deps.models.for(character);
+  }
+
+  /**
+   * Readies the model for this user's next reply: its prompt will start with the persona, what the character
+   * knows of the user and the recent turns, and (while the user is still speaking) the words heard so far.
+   * A hint only: it never fails and never waits.
+   */
+  prepare(args: {
+    scope: MemoryScope;
+    sessionId: string;
+    character: ConversationCharacter;
+    /** A partial transcript of what the user is saying now. */
+    heardSoFar?: string;
+    /** A turn being spoken now, not recorded yet: the model wrote this reply to this message. */
+    speaking?: { userText: string; replyText: string };
+  }): void {
+    let model: LanguageModel;
+    try {
+      model = this.deps.models.for(args.character);
+    } catch {
+      return;
+    }
+    if (!model.prepare) return;
+    Promise.all([this.deps.memory.facts(args.scope), this.deps.memory.recentTurns(args.scope, HISTORY_TURNS)])
+      .then(([facts, recorded]) => {
+        const history = args.speaking
+          ? [...recorded, pendingTurn(args.sessionId, args.speaking.userText, args.speaking.replyText)]
+          : recorded;
+        // What the pending turn tells will be stored as the newest facts (ordered by key), as recordTurn does.
+        const told = args.speaking ? extractFacts(args.speaking.userText).sort(byKey) : [];
+        const messages = buildPrompt({
+          characterName: args.character.name,
+          persona: args.character.persona,
+          facts: [...facts.filter((f) => !told.some((t) => t.key === f.key)), ...told],
+          history: history.slice(-HISTORY_TURNS),
+          sessionId: args.sessionId,
+          userText: args.heardSoFar?.trim() ?? '',
+        });
+        if (!args.heardSoFar?.trim()) messages.pop();
+        model.prepare?.(messages);
+      })
+      .catch((err: Error) => this.deps.logger.debug({ err }, 'could not prepare the model'));
   }
 
   async reply(args: {
@@ -118,11 +164,20 @@ export class ConversationAgent {
       args.events?.onDelta?.(turnId, d);
     });
     let pieces = 0;
+    const agent = this;
     const toSay = (async function* () {
       for await (const piece of clauses(speakableText)) {
         if (pieces++ === 0) metrics.first_clause_ms = since();
         yield piece;
       }
+      // Written in full while most of it is still to be spoken: the next prompt will hold this turn.
+      if (pieces > 0 && !signal.aborted)
+        agent.prepare({
+          scope,
+          sessionId: args.sessionId,
+          character,
+          speaking: { userText, replyText: written },
+        });
       // Nothing usable came: a model that failed before any text fails the turn; one that said nothing
       // sensible gets the fallback line, so the user is never left in silence.
       if (pieces === 0 && !failure && !signal.aborted) {
@@ -150,7 +205,7 @@ export class ConversationAgent {
     if (spoken.firstSoundMs !== undefined)
       metrics.first_sound_ms = Math.round(sayStarted + spoken.firstSoundMs);
     metrics.total_ms = since();
-    return this.deps.memory.recordTurn(scope, {
+    const turn = await this.deps.memory.recordTurn(scope, {
       id: turnId,
       session_id: args.sessionId,
       user_text: userText,
@@ -161,6 +216,9 @@ export class ConversationAgent {
       duration_s: spoken.durationS ?? null,
       metrics: metrics as Record<string, number>,
     });
+    // The next reply's prompt now starts with this turn (and any fact it told): read it while the user listens.
+    this.prepare({ scope, sessionId: args.sessionId, character });
+    return turn;
   }
 
   /** The model's deltas, timing the first one; a failure ends the stream and is reported, not thrown. */
@@ -173,7 +231,11 @@ export class ConversationAgent {
     onFailure: (err: ModelFailure) => void,
   ): AsyncIterable<string> {
     try {
-      for await (const d of model.chat(messages, { signal, maxTokens: 120, temperature: 0.7 })) {
+      const onUsage = (u: PromptUsage) => {
+        metrics.llm_prompt_tokens = u.promptTokens;
+        metrics.llm_prompt_tokens_read = u.readTokens;
+      };
+      for await (const d of model.chat(messages, { signal, maxTokens: 120, temperature: 0.7, onUsage })) {
         metrics.llm_first_token_ms ??= since();
         yield d;
       }
@@ -182,6 +244,24 @@ export class ConversationAgent {
       onFailure(err instanceof ModelFailure ? err : new ModelFailure('failed', (err as Error).message));
     }
   }
+}
+
+const byKey = (a: Fact, b: Fact) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** A turn as the prompt shows it, before it is recorded. */
+function pendingTurn(sessionId: string, userText: string, replyText: string): Turn {
+  return {
+    id: '',
+    session_id: sessionId,
+    user_text: userText,
+    reply_text: replyText,
+    interrupted: false,
+    model: '',
+    video_file: null,
+    duration_s: null,
+    metrics: {},
+    created_at: new Date().toISOString(),
+  };
 }
 
 async function* tap<T>(source: AsyncIterable<T>, see: (item: T) => void): AsyncIterable<T> {

@@ -156,8 +156,12 @@ export class ConversationService {
         speechStarted: () => {
           this.publish(sessionId, { type: 'user.started_speaking' });
           if (!live.media.speaking) live.media.setAttention('listening');
+          this.prepareReply(tenantId, sessionId);
         },
-        partial: (text) => this.publish(sessionId, { type: 'user.transcript', text, final: false }),
+        partial: (text) => {
+          this.publish(sessionId, { type: 'user.transcript', text, final: false });
+          this.prepareReply(tenantId, sessionId, text);
+        },
         ignored: (reason, text) => {
           this.publish(sessionId, { type: 'user.ignored', reason, text });
           if (!live.media.speaking) live.media.setAttention('idle');
@@ -197,6 +201,26 @@ export class ConversationService {
       (s) => listener.setBargeIn(bargeInFrom(s.barge_in)),
       () => undefined,
     );
+  }
+
+  /**
+   * The user is speaking: have the model read the prompt the answer will start with (the persona, memory,
+   * recent turns, the words heard so far), so that at the end of the turn it reads only the rest.
+   */
+  private prepareReply(tenantId: string, sessionId: string, heardSoFar?: string): void {
+    const { sessions, characters, agent } = this.deps;
+    sessions
+      .get(tenantId, sessionId)
+      .then(async (session) => {
+        const character = await characters.forConversation(tenantId, session.character_id);
+        agent.prepare({
+          scope: { tenantId, characterId: character.id, userId: session.user_id },
+          sessionId,
+          character,
+          ...(heardSoFar ? { heardSoFar } : {}),
+        });
+      })
+      .catch(() => undefined); // a hint: the reply itself reports what is wrong
   }
 
   /** What the listener has done in a session, for diagnostics and tests. */

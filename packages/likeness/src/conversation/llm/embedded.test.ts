@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../config.ts';
 import { EmbeddedModel } from './embedded.ts';
-import { ModelFailure } from './index.ts';
+import { ModelFailure, type PromptUsage } from './index.ts';
 
 /** The real embedded model (SmolLM2-135M-Instruct through llama.cpp), installed by `npm run setup`. */
 describe('embedded language model', () => {
@@ -31,6 +31,50 @@ describe('embedded language model', () => {
     // The process is free again at once: the next reply is not stuck behind 400 tokens.
     for await (const _ of model.chat(messages, { maxTokens: 5 })) break;
     assert.ok(performance.now() - started < 10_000);
+  });
+
+  it('reads a prepared prompt ahead, so the reply reads only what is new', async () => {
+    const persona = {
+      role: 'system' as const,
+      content:
+        'You are Nora, a lighthouse keeper on a windy island. You love the sea, old maps, strong tea and ' +
+        'the birds that nest on the cliffs. Speak warmly, in one or two short sentences.',
+    };
+    const earlier = [persona, { role: 'user' as const, content: 'Hello Nora!' }];
+    const next = [...earlier, { role: 'assistant' as const, content: 'Hello there, welcome to my island.' }];
+    const question = { role: 'user' as const, content: 'What do you like to drink?' };
+    const usage = async (m: typeof next) => {
+      let u: PromptUsage | undefined;
+      for await (const _ of model.chat(m, { maxTokens: 3, onUsage: (x) => (u = x) })) {
+      }
+      assert.ok(u, 'usage reported');
+      return u;
+    };
+    await usage(messages); // another prompt in the context
+    const cold = await usage([...next, question]);
+    assert.ok(cold.readTokens > 50, `read ${cold.readTokens} of ${cold.promptTokens}`);
+    await usage(messages);
+    const prepared = model.whenPrepared();
+    model.prepare(next);
+    assert.ok(((await prepared) ?? 0) > 50);
+    const warm = await usage([...next, question]);
+    assert.equal(warm.promptTokens, cold.promptTokens);
+    // Only the end of the last turn, the question and the assistant's opening are new.
+    assert.ok(warm.readTokens < 25, `read ${warm.readTokens} of ${warm.promptTokens}`);
+  });
+
+  it('lets a reply go first when it comes during a prepare', async () => {
+    const long = [
+      { role: 'system' as const, content: 'You are a storyteller. '.repeat(120) },
+      { role: 'user' as const, content: 'Hello' },
+    ];
+    const prepared = model.whenPrepared(3000);
+    model.prepare(long); // ~600 tokens: seconds of reading
+    const deltas: string[] = [];
+    for await (const d of model.chat(messages, { maxTokens: 5 })) deltas.push(d);
+    assert.ok(deltas.length > 0);
+    // The reply took the context: the prepare stopped and never finished.
+    assert.equal(await prepared, undefined);
   });
 
   it('fails one reply, not the server, when its process dies; the next reply works', async () => {

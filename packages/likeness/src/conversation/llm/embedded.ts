@@ -1,5 +1,11 @@
 import { EngineFailure, EnginePool, type EnginePoolEvent } from '../../speech/engine-pool.ts';
-import { type ChatMessage, type ChatOptions, type LanguageModel, ModelFailure } from './index.ts';
+import {
+  type ChatMessage,
+  type ChatOptions,
+  type LanguageModel,
+  ModelFailure,
+  type PromptUsage,
+} from './index.ts';
 
 export interface EmbeddedModelOptions {
   /** The GGUF file (installed by `npm run setup`, see models/MODELS.md). */
@@ -10,6 +16,12 @@ export interface EmbeddedModelOptions {
   processes?: number;
   threads?: number;
   onEvent?: (e: EnginePoolEvent) => void;
+}
+
+interface Reply {
+  text: string;
+  promptTokens?: number;
+  readTokens?: number;
 }
 
 interface Request {
@@ -24,11 +36,12 @@ interface Request {
  */
 export class EmbeddedModel implements LanguageModel {
   readonly name: string;
-  readonly pool: EnginePool<Request, { text: string }>;
+  readonly pool: EnginePool<Request, Reply>;
+  private prefilled: ((tokens: number) => void)[] = [];
 
   constructor(opts: EmbeddedModelOptions) {
     this.name = opts.name;
-    this.pool = new EnginePool<Request, { text: string }>({
+    this.pool = new EnginePool<Request, Reply>({
       name: 'language model',
       script: new URL('./embedded-process.mjs', import.meta.url),
       size: opts.processes ?? 1,
@@ -39,13 +52,41 @@ export class EmbeddedModel implements LanguageModel {
         LIKENESS_LLM_MODEL_FILE: opts.file,
         LIKENESS_LLM_THREADS: String(opts.threads ?? 2),
       },
-      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+      onEvent: (e) => {
+        const notice = e.type === 'notice' ? (e.notice as { prefilled?: number }) : undefined;
+        if (notice?.prefilled !== undefined)
+          for (const done of this.prefilled.splice(0)) done(notice.prefilled);
+        opts.onEvent?.(e);
+      },
+    });
+  }
+
+  /**
+   * Resolves when a process has read a whole prepared prompt into its context, with its length in tokens;
+   * undefined if none did within `timeoutMs` (a reply took the context first).
+   */
+  whenPrepared(timeoutMs = 30_000): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.prefilled = this.prefilled.filter((f) => f !== done);
+        resolve(undefined);
+      }, timeoutMs);
+      const done = (tokens: number) => {
+        clearTimeout(timer);
+        resolve(tokens);
+      };
+      this.prefilled.push(done);
     });
   }
 
   /** Loads the model now (about a second), so the first reply does not wait for it. */
   warm(): void {
     this.pool.warm();
+  }
+
+  /** Reads the messages into the model's context while it is idle (see LanguageModel.prepare). */
+  prepare(messages: ChatMessage[]): void {
+    this.pool.hint({ prefill: messages });
   }
 
   get stats() {
@@ -61,6 +102,13 @@ export class EmbeddedModel implements LanguageModel {
           ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
         },
         opts.signal,
+        (reply) => {
+          if (reply.promptTokens !== undefined && reply.readTokens !== undefined)
+            opts.onUsage?.({
+              promptTokens: reply.promptTokens,
+              readTokens: reply.readTokens,
+            } satisfies PromptUsage);
+        },
       );
     } catch (err) {
       if (opts.signal?.aborted) return;
