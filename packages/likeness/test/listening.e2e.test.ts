@@ -137,7 +137,9 @@ describe('listening', () => {
     await sleep(800);
     const speech = trimSilence(await spokenSentence('Sorry, can I ask you something else?'));
     const said = mic.say(speech);
+    const held = await w.until((e) => e.type === 'reply.held', 10_000, 'held');
     const barge = await w.until((e) => e.type === 'user.barge_in', 10_000, 'barge-in');
+    assert.ok(held.at <= barge.at, 'held as soon as the speech started, before the barge-in');
     const stopped = await w.until(
       (e) => e.type === 'utterance.finished' && (e as { interrupted: boolean }).interrupted,
       5_000,
@@ -146,6 +148,37 @@ describe('listening', () => {
     assert.ok(stopped.at - barge.at < 200, 'playback stopped with the barge-in');
     await said;
     await w.until((e) => e.type === 'user.transcript' && e.final, 15_000, 'the new turn');
+    await mic.close();
+    await page.close();
+    w.close();
+  });
+
+  it('a backchannel over the answer holds it, then it goes on where it stopped', async () => {
+    // Flite says "okay" slowly (over 500 ms of voice): the barge-in delay is longer than that.
+    const s = await session('realtime', { barge_in: { mode: 'after', after_ms: 1200 } });
+    const w = await watch(s.id);
+    const page = await chrome.browser.newPage();
+    const mic = await openMicPage(page, t.server.url, s.id, ADMIN_KEY);
+    await sleep(300);
+    const speak = await fetch(`${t.server.url}/v1/sessions/${s.id}/speak`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        text: 'The mill has turned every day for a hundred years, through floods and droughts and the long winters, and it still grinds flour for the village.',
+      }),
+    });
+    assert.equal(speak.status, 202);
+    await w.until((e) => e.type === 'utterance.started', 10_000, 'utterance.started');
+    await sleep(800);
+    await mic.say(trimSilence(await spokenSentence('Okay.')));
+    await w.until((e) => e.type === 'reply.held', 5_000, 'held');
+    const resumed = await w.until((e) => e.type === 'reply.resumed', 10_000, 'resumed');
+    const ignored = await w.until((e) => e.type === 'user.ignored', 1_000, 'ignored');
+    assert.equal((ignored as { reason?: string }).reason, 'backchannel');
+    const done = await w.until((e) => e.type === 'utterance.finished', 30_000, 'finished');
+    assert.equal((done as { interrupted: boolean }).interrupted, false, 'not interrupted');
+    assert.ok(done.at > resumed.at);
+    assert.equal(w.events.filter((e) => e.type === 'user.barge_in').length, 0);
     await mic.close();
     await page.close();
     w.close();

@@ -24,6 +24,8 @@ function recorder(answering = () => false, bargeIn?: ConstructorParameters<typeo
     partial: (text) => log.push({ event: 'partial', at: performance.now() - t0, data: text }),
     turn: (turn) => log.push({ event: 'turn', at: performance.now() - t0, data: turn }),
     bargeIn: () => log.push({ event: 'barge-in', at: performance.now() - t0 }),
+    hold: () => log.push({ event: 'hold', at: performance.now() - t0 }),
+    release: () => log.push({ event: 'release', at: performance.now() - t0 }),
     ignored: (reason, text) =>
       log.push({ event: 'ignored', at: performance.now() - t0, data: { reason, text } }),
     failed: (err) => log.push({ event: 'failed', at: performance.now() - t0, data: err.message }),
@@ -74,6 +76,10 @@ test('speech over the answer silences it after the barge-in delay; a backchannel
     `barge-in ${barge.at - speech.at} ms after speech`,
   );
   assert.equal(log.filter((e) => e.event === 'turn').length, 1);
+  // It held the answer from the start of the speech, and the interruption ended the hold: no release.
+  const hold = log.find((e) => e.event === 'hold');
+  assert.ok(hold && hold.at <= barge.at && hold.at - speech.at < 5, JSON.stringify(log));
+  assert.equal(log.filter((e) => e.event === 'release').length, 0);
 
   // Flite says "okay" slowly (over 500 ms of voice): the rule is checked with a delay longer than that.
   const short = await spokenSentence('Okay.');
@@ -84,6 +90,11 @@ test('speech over the answer silences it after the barge-in delay; a backchannel
   assert.equal(b.log.filter((e) => e.event === 'barge-in').length, 0, JSON.stringify(b.log));
   assert.equal(b.log.filter((e) => e.event === 'turn').length, 0);
   assert.deepEqual(b.log.find((e) => e.event === 'ignored')?.data, { reason: 'backchannel', text: 'Okay.' });
+  // Held while the user spoke, then let go: the answer goes on.
+  assert.deepEqual(
+    b.log.filter((e) => e.event === 'hold' || e.event === 'release').map((e) => e.event),
+    ['hold', 'release'],
+  );
 });
 
 test('barge-in off: the character finishes and speech over it is not a turn', async () => {
@@ -101,4 +112,5 @@ test('barge-in off: the character finishes and speech over it is not a turn', as
     (log.find((e) => e.event === 'ignored')?.data as { reason: string }).reason,
     'while-answering',
   );
+  assert.equal(log.filter((e) => e.event === 'hold').length, 0, 'nothing is held');
 });

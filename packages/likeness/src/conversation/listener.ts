@@ -13,8 +13,10 @@ import { SileroStream, VAD_WINDOW } from './vad/silero.ts';
  * What the user's speech does while the character is speaking (per session):
  * - off: nothing; the character finishes, and what was said over it is not taken as a turn;
  * - immediate: any speech silences it at once;
- * - after: speech that lasts `ms` silences it; shorter bursts that are only backchannels ("yeah", "mm-hm",
- *   "okay") do not, other short words ("stop", "wait") do once recognised.
+ * - after: the character holds (goes quiet) as soon as speech is detected, as people do when someone starts
+ *   talking; speech that lasts `ms` then interrupts it. Shorter bursts that are only backchannels ("yeah",
+ *   "mm-hm", "okay") or noise release the hold and it goes on where it stopped; other short words ("stop",
+ *   "wait") interrupt once recognised.
  */
 export type BargeIn = { mode: 'off' } | { mode: 'immediate' } | { mode: 'after'; ms: number };
 export const DEFAULT_BARGE_IN: BargeIn = { mode: 'after', ms: 400 };
@@ -52,6 +54,10 @@ export interface ListenerEvents {
   turn(turn: HeardTurn): void;
   /** The user is talking over the character: silence it now. */
   bargeIn(): void;
+  /** Speech started over the character (barge-in `after`): hold it, not yet knowing whether it is a turn. */
+  hold(): void;
+  /** The held speech was only a backchannel or noise: the character goes on. */
+  release(): void;
   /** Speech that is not a turn: noise, a backchannel or speech over the character (barge-in off). */
   ignored(reason: 'no-speech' | 'backchannel' | 'while-answering', text: string): void;
   failed(err: RecognitionFailure): void;
@@ -118,6 +124,7 @@ export class Listener {
   private pausedAt = 0;
   private answeringAtStart = false;
   private bargedIn = false;
+  private holding = false;
   private lastPartialWindow = 0;
   private partialInFlight = false;
   /** The final recognition of the current pause, cancelled if the user speaks on. */
@@ -227,6 +234,10 @@ export class Listener {
     this.bargedIn = false;
     this.opts.events.speechStarted();
     if (this.answeringAtStart && this.bargeInPolicy.mode === 'immediate') this.doBargeIn();
+    if (this.answeringAtStart && this.bargeInPolicy.mode === 'after') {
+      this.holding = true;
+      this.opts.events.hold();
+    }
   }
 
   private maybeBargeIn(): void {
@@ -237,6 +248,7 @@ export class Listener {
   private doBargeIn(): void {
     if (this.bargedIn || !this.opts.isAnswering()) return;
     this.bargedIn = true;
+    this.holding = false; // the interruption ends the hold
     this.stats.bargeIns++;
     this.opts.events.bargeIn();
   }
@@ -355,6 +367,11 @@ export class Listener {
   }
 
   private reset(ignored?: 'no-speech' | 'backchannel' | 'while-answering', text = ''): void {
+    if (this.holding) {
+      // Noise, a backchannel or a failed recognition: not an interruption after all.
+      this.holding = false;
+      this.opts.events.release();
+    }
     this.final?.abort.abort();
     this.final = undefined;
     clearTimeout(this.commitTimer);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { ARKIT_BLENDSHAPES } from '../animation/blendshapes.ts';
 import type { Identity } from '../registration/identity.ts';
 import { defaultIdleProfile } from '../registration/identity.ts';
 import {
@@ -108,4 +109,59 @@ it('interrupt finishes what is playing and what is queued, once each, flagged in
   assert.equal(aborted, 2, 'sources are told to stop');
   media.close();
   assert.equal(finished(events).length, 2, 'closing does not finish them again');
+});
+
+it('hold silences speech at once and resume goes on from the same sample: nothing is lost or replayed', {
+  timeout: 5000,
+}, async () => {
+  const { media, events, heard } = session();
+  const jaw = ARKIT_BLENDSHAPES.indexOf('jawOpen');
+  const frames: { t: number; jaw: number }[] = [];
+  media.onAnimationFrame((f) => frames.push({ t: f.t, jaw: f.weights[jaw]! }));
+  const id = media.play('long', async function* () {
+    yield tone(0.4);
+  });
+  while (!events.some((e) => e.type === 'utterance.started')) await sleep(5);
+  await sleep(100);
+  media.hold();
+  assert.ok(media.held);
+  const atHold = heard();
+  await sleep(250);
+  assert.equal(heard(), atHold, 'silence while held');
+  assert.equal(finished(events).length, 0, 'held, not finished');
+  const heldFrom = media.timeS - 0.25;
+  const whileHeld = frames.filter((f) => f.t > heldFrom + 0.12 && f.t < media.timeS);
+  assert.ok(whileHeld.length >= 3 && whileHeld.every((f) => f.jaw < 0.05), JSON.stringify(whileHeld));
+  media.resume();
+  while (finished(events).length === 0) await sleep(10);
+  assert.equal(heard(), 0.4 * SAMPLE_RATE, 'every sample once');
+  // The rest of the utterance moves the mouth again once resumed.
+  assert.ok(
+    frames.some((f) => f.t > media.timeS - 0.2 && f.jaw > 0.1),
+    'speaking again',
+  );
+  assert.deepEqual(finished(events)[0], {
+    type: 'utterance.finished',
+    utterance_id: id,
+    playback_position_ms: 400,
+    interrupted: false,
+  });
+  media.close();
+});
+
+it('interrupt ends a hold: the next utterance plays', { timeout: 5000 }, async () => {
+  const { media, events } = session();
+  media.play('a', async function* () {
+    yield tone(1);
+  });
+  while (!events.some((e) => e.type === 'utterance.started')) await sleep(5);
+  media.hold();
+  media.interrupt();
+  assert.equal(media.held, false);
+  const next = media.play('b', async function* () {
+    yield tone(0.05);
+  });
+  while (!finished(events).some((e) => e.type === 'utterance.finished' && e.utterance_id === next))
+    await sleep(10);
+  media.close();
 });

@@ -64,8 +64,13 @@ interface Utterance {
   played: number; // samples sent
   chunkIndex: number;
   chunkOffset: number;
+  /** Held mid-chunk: the rest of the chunk's mouth shapes go back on the track where it resumes. */
+  reanchor?: boolean;
   abort: AbortController;
 }
+
+/** A hold nobody releases (a listener that went away) ends by itself: speech resumes. */
+const MAX_HOLD_MS = 10_000;
 
 export type MediaEvent =
   | { type: 'utterance.queued'; utterance_id: string }
@@ -286,8 +291,38 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
     this.track.setAttention(attention, this.timeS);
   }
 
+  private holdTimer: NodeJS.Timeout | undefined;
+
+  /** Whether speech is held (see hold). */
+  get held(): boolean {
+    return this.holdTimer !== undefined;
+  }
+
+  /**
+   * Holds speech at the next tick without dropping it: the user has started talking over the character, and
+   * it is not yet known whether they are interrupting or only saying "mm-hm". Silence goes out and the mouth
+   * closes; `resume` goes on from the same sample, `interrupt` drops it. The clock and the face keep running.
+   */
+  hold(): void {
+    if (this.held || this.closed) return;
+    const head = this.queue[0];
+    if (head?.started) {
+      this.track.mouth.truncate(this.timeS);
+      if (head.chunkOffset > 0) head.reanchor = true;
+    }
+    this.holdTimer = setTimeout(() => this.resume(), MAX_HOLD_MS);
+    this.holdTimer.unref?.();
+  }
+
+  /** Goes on with held speech, from where it stopped. */
+  resume(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+  }
+
   /** Stops speech now and drops everything queued; each dropped utterance finishes (interrupted) once. */
   interrupt(): number {
+    this.resume(); // what comes next is not held
     const dropped = this.queue.splice(0);
     for (const u of dropped) this.finish(u, true);
     this.track.mouth.truncate(this.timeS);
@@ -418,7 +453,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
   private nextAudio(): Int16Array {
     const out = new Int16Array(TICK_SAMPLES);
     let filled = 0;
-    while (filled < TICK_SAMPLES && this.queue.length > 0) {
+    while (filled < TICK_SAMPLES && this.queue.length > 0 && !this.held) {
       const u = this.queue[0]!;
       if (u.failed && u.chunkIndex >= u.chunks.length) {
         this.queue.shift();
@@ -461,6 +496,17 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
         this.track.mouth.append(chunk.visemes.map((v) => ({ ...v, start: v.start + at, end: v.end + at })));
         this.track.mouth.appendAudio(chunk.samples, SAMPLE_RATE, at);
         if (chunk.beep) this.markBeeps(chunk, this.position + filled);
+      } else if (u.reanchor) {
+        // Resumed mid-chunk: what is left of it, from here.
+        u.reanchor = false;
+        const at = (this.position + filled) / SAMPLE_RATE;
+        const from = u.chunkOffset / SAMPLE_RATE;
+        this.track.mouth.append(
+          chunk.visemes
+            .filter((v) => v.end > from)
+            .map((v) => ({ ...v, start: Math.max(v.start, from) - from + at, end: v.end - from + at })),
+        );
+        this.track.mouth.appendAudio(chunk.samples.subarray(u.chunkOffset), SAMPLE_RATE, at);
       }
       const take = Math.min(TICK_SAMPLES - filled, chunk.samples.length - u.chunkOffset);
       out.set(chunk.samples.subarray(u.chunkOffset, u.chunkOffset + take), filled);

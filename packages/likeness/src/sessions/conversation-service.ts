@@ -26,6 +26,10 @@ export type ConversationEvent =
   | { type: 'user.ignored'; reason: 'no-speech' | 'backchannel' | 'while-answering'; text: string }
   /** The user spoke over the character: its answer was silenced. */
   | { type: 'user.barge_in' }
+  /** Speech started over the answer (barge-in `after`): it is held, silent, until it is known to be a turn. */
+  | { type: 'reply.held' }
+  /** What held it was a backchannel or noise: the answer goes on from where it stopped. */
+  | { type: 'reply.resumed' }
   | { type: 'listening.failed'; problem: { type: string; detail: string } }
   | { type: 'reply.delta'; turn_id: string; text: string }
   | {
@@ -165,6 +169,17 @@ export class ConversationService {
         ignored: (reason, text) => {
           this.publish(sessionId, { type: 'user.ignored', reason, text });
           if (!live.media.speaking) live.media.setAttention('idle');
+        },
+        hold: () => {
+          live.media.hold();
+          live.media.setAttention('listening');
+          this.publish(sessionId, { type: 'reply.held' });
+        },
+        release: () => {
+          if (!live.media.held) return;
+          live.media.resume();
+          if (live.media.speaking) live.media.setAttention('idle');
+          this.publish(sessionId, { type: 'reply.resumed' });
         },
         bargeIn: () => {
           this.publish(sessionId, { type: 'user.barge_in' });

@@ -160,7 +160,9 @@ const events = createRoute({
     'utterance.finished comes exactly once per utterance with {playback_position_ms, interrupted}, counted from ' +
     'audio actually sent. A message (POST /messages) shows as user.transcript, then reply.delta as the reply is ' +
     'written, then reply.finished {text (what was said aloud), interrupted, utterance_id, metrics} or ' +
-    'reply.failed {problem}. Browsers may pass the session token as ?token=.',
+    'reply.failed {problem}. A microphone adds user.started_speaking, user.transcript partials, user.ignored, ' +
+    'user.barge_in, and reply.held / reply.resumed (speech over the answer holds it; a backchannel lets it go on). ' +
+    'Browsers may pass the session token as ?token=.',
   tags,
   security: SECURITY,
   request: { params: sessionId },
