@@ -127,6 +127,7 @@ async function run(label: string, env: Record<string, string>) {
       await waitFor((e) => e.event === 'reply.finished' || e.event === 'reply.failed', before, 90_000);
       await sleep(3000);
     }
+    const receive = await mic.receiveStats();
     events.close();
     await mic.close();
     const stage = (k: string) => {
@@ -159,6 +160,7 @@ async function run(label: string, env: Record<string, string>) {
           0.5,
         ),
       ),
+      browser_audio_jitter_buffer_ms_mean: receive.audioJitterBufferMs === null ? null : r0(receive.audioJitterBufferMs),
       video: {
         fps_min: Math.min(...fps),
         fps_mean: Math.round((fps.reduce((a, b) => a + b, 0) / fps.length) * 10) / 10,

@@ -93,6 +93,8 @@ export async function openMicPage(
   /** Page time when the character's audio was last loud, and when it first turned loud after `since`. */
   loudness(): Promise<{ now: number; lastLoud: number; loudSince: (number | null)[] }>;
   markLoud(since: number): Promise<void>;
+  /** Chromium's receive side so far: mean audio jitter-buffer delay (ms), from getStats. */
+  receiveStats(): Promise<{ audioJitterBufferMs: number | null }>;
   close(): Promise<void>;
 }> {
   await page.goto(`${base}/healthz`);
@@ -120,6 +122,16 @@ export async function openMicPage(
           window as unknown as { mic: { state: { lastLoud: number; marks: { at: number | null }[] } } }
         ).mic.state;
         return { now: performance.now(), lastLoud: s.lastLoud, loudSince: s.marks.map((m) => m.at) };
+      }),
+    receiveStats: () =>
+      page.evaluate(async () => {
+        const stats = await (window as unknown as { mic: { pc: RTCPeerConnection } }).mic.pc.getStats();
+        let audioJitterBufferMs: number | null = null;
+        stats.forEach((r: { type: string; kind?: string; jitterBufferDelay?: number; jitterBufferEmittedCount?: number }) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.jitterBufferEmittedCount)
+            audioJitterBufferMs = ((r.jitterBufferDelay ?? 0) / r.jitterBufferEmittedCount) * 1000;
+        });
+        return { audioJitterBufferMs };
       }),
     close: () =>
       page.evaluate(() => (window as unknown as { mic: { pc: RTCPeerConnection } }).mic.pc.close()),

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { embeddedRecognizer, spokenSentence } from '../../../test/helpers/speech-audio.ts';
+import { loadConfig } from '../../config.ts';
 import { RecognitionFailure } from './index.ts';
 
 /** The embedded Whisper in its supervised process: real model, real speech (the project's Flite voice). */
@@ -15,6 +17,35 @@ describe('embedded recogniser', () => {
     const silence = await stt.recognize(new Int16Array(16_000));
     assert.equal(silence.noSpeech, true);
     assert.equal(silence.text, '');
+  });
+
+  it("drops Whisper's padding: a repeated sentence, a trailing restart of the last one", () => {
+    const collapse = (texts: string[]) =>
+      JSON.parse(
+        execFileSync(loadConfig({}).stt.python, [
+          '-c',
+          'import json, sys; sys.path.insert(0, sys.argv[1]); from whisper_worker import collapse_repeats; ' +
+            'print(json.dumps([collapse_repeats(t) for t in json.loads(sys.argv[2])]))',
+          import.meta.dirname,
+          JSON.stringify(texts),
+        ]).toString(),
+      ) as string[];
+    assert.deepEqual(
+      collapse([
+        'Okay. Okay. Okay.',
+        'Tell me something about the river. Tell me something about',
+        'Turn left at the corner. Turn left at',
+        'I like the river. The river is cold.',
+        'Stop. Stop it now.',
+      ]),
+      [
+        'Okay.',
+        'Tell me something about the river.',
+        'Turn left at the corner.',
+        'I like the river. The river is cold.',
+        'Stop. Stop it now.',
+      ],
+    );
   });
 
   it('a recogniser process that dies fails that utterance only; the next one is heard', async () => {
