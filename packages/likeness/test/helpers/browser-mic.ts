@@ -127,10 +127,17 @@ export async function openMicPage(
       page.evaluate(async () => {
         const stats = await (window as unknown as { mic: { pc: RTCPeerConnection } }).mic.pc.getStats();
         let audioJitterBufferMs: number | null = null;
-        stats.forEach((r: { type: string; kind?: string; jitterBufferDelay?: number; jitterBufferEmittedCount?: number }) => {
-          if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.jitterBufferEmittedCount)
-            audioJitterBufferMs = ((r.jitterBufferDelay ?? 0) / r.jitterBufferEmittedCount) * 1000;
-        });
+        stats.forEach(
+          (r: {
+            type: string;
+            kind?: string;
+            jitterBufferDelay?: number;
+            jitterBufferEmittedCount?: number;
+          }) => {
+            if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.jitterBufferEmittedCount)
+              audioJitterBufferMs = ((r.jitterBufferDelay ?? 0) / r.jitterBufferEmittedCount) * 1000;
+          },
+        );
         return { audioJitterBufferMs };
       }),
     close: () =>
