@@ -6,7 +6,7 @@ import { clauses } from './clauses.ts';
 import { type LanguageModel, ModelFailure, type PromptUsage } from './llm/index.ts';
 import type { CharacterModel, ModelRegistry } from './llm/registry.ts';
 import { extractFacts, type Fact } from './memory/facts.ts';
-import type { MemoryScope, MemoryStore, Turn } from './memory/memory-store.ts';
+import { type MemoryScope, type MemoryStore, type Turn, unrecordedTurn } from './memory/memory-store.ts';
 import { buildPrompt, HISTORY_TURNS } from './prompt.ts';
 import { speakable } from './speakable.ts';
 
@@ -103,7 +103,7 @@ export class ConversationAgent {
     Promise.all([this.deps.memory.facts(args.scope), this.deps.memory.recentTurns(args.scope, HISTORY_TURNS)])
       .then(([facts, recorded]) => {
         const history = args.speaking
-          ? [...recorded, pendingTurn(args.sessionId, args.speaking.userText, args.speaking.replyText)]
+          ? [...recorded, unrecordedTurn({ sessionId: args.sessionId, ...args.speaking })]
           : recorded;
         // What the pending turn tells will be stored as the newest facts (ordered by key), as recordTurn does.
         const told = args.speaking ? extractFacts(args.speaking.userText).sort(byKey) : [];
@@ -247,22 +247,6 @@ export class ConversationAgent {
 }
 
 const byKey = (a: Fact, b: Fact) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-
-/** A turn as the prompt shows it, before it is recorded. */
-function pendingTurn(sessionId: string, userText: string, replyText: string): Turn {
-  return {
-    id: '',
-    session_id: sessionId,
-    user_text: userText,
-    reply_text: replyText,
-    interrupted: false,
-    model: '',
-    video_file: null,
-    duration_s: null,
-    metrics: {},
-    created_at: new Date().toISOString(),
-  };
-}
 
 async function* tap<T>(source: AsyncIterable<T>, see: (item: T) => void): AsyncIterable<T> {
   for await (const item of source) {

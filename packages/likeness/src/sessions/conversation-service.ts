@@ -5,7 +5,12 @@ import type { CharacterService } from '../characters/character-service.ts';
 import type { Config } from '../config.ts';
 import type { ConversationAgent, ReplyOutput, Spoken, TurnMetrics } from '../conversation/agent.ts';
 import { bargeInFrom, type HeardTurn, Listener } from '../conversation/listener.ts';
-import type { MemoryStore, StoredFact, Turn } from '../conversation/memory/memory-store.ts';
+import {
+  type MemoryStore,
+  type StoredFact,
+  type Turn,
+  unrecordedTurn,
+} from '../conversation/memory/memory-store.ts';
 import type { RecognitionFailure, SpeechToText } from '../conversation/stt/index.ts';
 import { speechSeconds } from '../conversation/vad/speech-in.ts';
 import { Problem } from '../errors.ts';
@@ -372,19 +377,7 @@ export class ConversationService {
         if (this.replying.get(sessionId)?.abort === abort) this.replying.delete(sessionId);
       });
     this.replying.set(sessionId, { abort, done });
-    const pendingTurn: Turn = {
-      id: turnId,
-      session_id: sessionId,
-      user_text: userText,
-      reply_text: '',
-      interrupted: false,
-      model: '',
-      video_file: null,
-      duration_s: null,
-      metrics: {},
-      created_at: new Date().toISOString(),
-    };
-    return { turn: pendingTurn, pending: true };
+    return { turn: unrecordedTurn({ id: turnId, sessionId, userText, replyText: '' }), pending: true };
   }
 
   private async sendOnDemand(

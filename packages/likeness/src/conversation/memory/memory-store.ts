@@ -23,6 +23,27 @@ export interface Turn {
   created_at: string;
 }
 
+/** A turn not recorded yet (a reply being spoken): as the prompt and the 202 answer show it. */
+export function unrecordedTurn(t: {
+  id?: string;
+  sessionId: string;
+  userText: string;
+  replyText: string;
+}): Turn {
+  return {
+    id: t.id ?? '',
+    session_id: t.sessionId,
+    user_text: t.userText,
+    reply_text: t.replyText,
+    interrupted: false,
+    model: '',
+    video_file: null,
+    duration_s: null,
+    metrics: {},
+    created_at: new Date().toISOString(),
+  };
+}
+
 export interface StoredFact extends Fact {
   updated_at: string;
 }
