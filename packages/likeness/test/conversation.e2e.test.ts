@@ -387,9 +387,12 @@ describe('conversation with the embedded model', () => {
     const t = await startTestServer();
     try {
       const walter = (await t.client.listCharacters()).data.find((c) => c.slug === 'walter')!.id;
+      // A new session has the model read the persona and the user's memory before the first message.
+      const prepared = t.server.services.models.embedded!.whenPrepared();
       const s = await t.client.createSession({
         body: { character_id: walter, user_id: 'u', mode: 'realtime' },
       });
+      assert.ok(((await prepared) ?? 0) > 60, 'the persona was read ahead');
       const events: ConversationEvent[] = [];
       t.server.services.conversations.subscribe(s.id, (e) => events.push(e));
       const res = await fetch(`${t.server.url}/v1/sessions/${s.id}/messages`, {
@@ -409,6 +412,9 @@ describe('conversation with the embedded model', () => {
         | undefined;
       assert.ok(finished, JSON.stringify(events.filter((e) => e.type !== 'reply.delta')));
       assert.ok(/[a-z]{3}/i.test(finished.text), finished.text);
+      // Only the message and the assistant's opening were read at the turn.
+      const m = finished.metrics;
+      assert.ok(m.llm_prompt_tokens! > 60 && m.llm_prompt_tokens_read! < 25, JSON.stringify(m));
       const turns = await t.client.listMessages({ path: { id: s.id } });
       assert.equal(turns.data[0]!.model, 'embedded:smollm2-135m-instruct');
     } finally {

@@ -224,10 +224,10 @@ export class ConversationService {
   }
 
   /**
-   * The user is speaking: have the model read the prompt the answer will start with (the persona, memory,
-   * recent turns, the words heard so far), so that at the end of the turn it reads only the rest.
+   * A session has opened, or its user is speaking: have the model read the prompt the answer will start with
+   * (the persona, memory, recent turns, the words heard so far), so that at the turn it reads only the rest.
    */
-  private prepareReply(tenantId: string, sessionId: string, heardSoFar?: string): void {
+  prepareReply(tenantId: string, sessionId: string, heardSoFar?: string): void {
     const { sessions, characters, agent } = this.deps;
     sessions
       .get(tenantId, sessionId)

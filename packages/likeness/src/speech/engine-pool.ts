@@ -163,10 +163,18 @@ export class EnginePool<Req extends object, Res> {
   hint(message: object): void {
     if (this.closed) return;
     this.warm();
+    let sent = false;
     for (const slot of this.slots) {
-      if (slot.ready && !slot.retiring) slot.child.send({ hint: message }, () => undefined);
+      if (slot.ready && !slot.retiring) {
+        slot.child.send({ hint: message }, () => undefined);
+        sent = true;
+      }
     }
+    // Still starting (the model loads for a second or two): the latest hint goes to the first one ready.
+    this.pendingHint = sent ? undefined : message;
   }
+
+  private pendingHint: object | undefined;
 
   /**
    * A streaming request: yields each partial result (`{id, partial}` from the process) as it comes, then ends
@@ -336,6 +344,8 @@ export class EnginePool<Req extends object, Res> {
         if (msg.ready) {
           slot.ready = true;
           this.failedStarts = 0;
+          if (this.pendingHint) child.send({ hint: this.pendingHint }, () => undefined);
+          this.pendingHint = undefined;
           this.dispatch();
           return;
         }

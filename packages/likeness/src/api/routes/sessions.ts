@@ -119,6 +119,8 @@ const keepalive = createRoute({
 export function registerSessionRoutes(app: Api, services: () => Services) {
   app.openapi(createSession, async (c) => {
     const session = await services().sessions.create(c.get('auth').tenantId, c.req.valid('json'));
+    // Its first message will be answered from this character's persona and this user's memory: read them now.
+    services().conversations.prepareReply(session.tenant_id, session.id);
     return c.json(sessionView(session), 201, { Location: `/v1/sessions/${session.id}` });
   });
   app.openapi(listSessions, async (c) => {
