@@ -119,8 +119,9 @@ describe('listening', () => {
     w.close();
   });
 
-  it('speech over the answer silences it (barge-in) and becomes the next turn', async () => {
-    const s = await session('realtime', { barge_in: { mode: 'after', after_ms: 300 } });
+  /** A realtime session with barge-in after `afterMs`, a browser microphone on it, and the character talking. */
+  async function speakingWithMic(afterMs: number) {
+    const s = await session('realtime', { barge_in: { mode: 'after', after_ms: afterMs } });
     const w = await watch(s.id);
     const page = await chrome.browser.newPage();
     const mic = await openMicPage(page, t.server.url, s.id, ADMIN_KEY);
@@ -135,6 +136,11 @@ describe('listening', () => {
     assert.equal(speak.status, 202);
     await w.until((e) => e.type === 'utterance.started', 10_000, 'utterance.started');
     await sleep(800);
+    return { w, mic, page };
+  }
+
+  it('speech over the answer silences it (barge-in) and becomes the next turn', async () => {
+    const { w, mic, page } = await speakingWithMic(300);
     const speech = trimSilence(await spokenSentence('Sorry, can I ask you something else?'));
     const said = mic.say(speech);
     const held = await w.until((e) => e.type === 'reply.held', 10_000, 'held');
@@ -155,21 +161,7 @@ describe('listening', () => {
 
   it('a backchannel over the answer holds it, then it goes on where it stopped', async () => {
     // Flite says "okay" slowly (over 500 ms of voice): the barge-in delay is longer than that.
-    const s = await session('realtime', { barge_in: { mode: 'after', after_ms: 1200 } });
-    const w = await watch(s.id);
-    const page = await chrome.browser.newPage();
-    const mic = await openMicPage(page, t.server.url, s.id, ADMIN_KEY);
-    await sleep(300);
-    const speak = await fetch(`${t.server.url}/v1/sessions/${s.id}/speak`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        text: 'The mill has turned every day for a hundred years, through floods and droughts and the long winters, and it still grinds flour for the village.',
-      }),
-    });
-    assert.equal(speak.status, 202);
-    await w.until((e) => e.type === 'utterance.started', 10_000, 'utterance.started');
-    await sleep(800);
+    const { w, mic, page } = await speakingWithMic(1200);
     await mic.say(trimSilence(await spokenSentence('Okay.')));
     await w.until((e) => e.type === 'reply.held', 5_000, 'held');
     const resumed = await w.until((e) => e.type === 'reply.resumed', 10_000, 'resumed');

@@ -110,6 +110,8 @@ export class EnginePool<Req extends object, Res> {
   private started = false;
   /** Consecutive crashes of fresh processes: slows respawning when the engine cannot start at all. */
   private failedStarts = 0;
+  /** The latest hint given while no process was ready: delivered to the first that is. */
+  private pendingHint: object | undefined;
   readonly stats = { requests: 0, crashes: 0, timeouts: 0, restarts: 0 };
   private readonly opts: Required<Omit<EnginePoolOptions, 'onEvent' | 'env' | 'runtime'>> &
     Pick<EnginePoolOptions, 'onEvent' | 'env' | 'runtime'>;
@@ -173,8 +175,6 @@ export class EnginePool<Req extends object, Res> {
     // Still starting (the model loads for a second or two): the latest hint goes to the first one ready.
     this.pendingHint = sent ? undefined : message;
   }
-
-  private pendingHint: object | undefined;
 
   /**
    * A streaming request: yields each partial result (`{id, partial}` from the process) as it comes, then ends
