@@ -41,8 +41,25 @@ describe('clauses', () => {
 
   it('cuts a first clause without punctuation after a few words, and flushes the rest', async () => {
     const out = await collect(clauses(deltas('one two three four five six seven eight nine', 1)));
-    assert.equal(out[0], 'one two three four five six seven');
+    assert.equal(out[0], 'one two three four five');
     assert.equal(out.join(' '), 'one two three four five six seven eight nine');
+  });
+
+  it('cuts the first clause at a phrase boundary, never after a word a phrase cannot end on', async () => {
+    const first = async (text: string) => (await collect(clauses(deltas(text, 2))))[0];
+    // Before a phrase start, once it has three words.
+    assert.equal(
+      await first('I spend my days at the mill grinding wheat for the village'),
+      'I spend my days',
+    );
+    assert.equal(await first('I love my work but it is cold'), 'I love my work');
+    // Not when the word before is weak ("is"): on to five words, then past "I".
+    assert.equal(await first('The mill is where I work all day long'), 'The mill is where I work');
+    // Past weak words to eight at most.
+    assert.equal(
+      await first('one two three four the the the the the the'),
+      'one two three four the the the the',
+    );
   });
 
   it('ends the first clause while the model is still writing: it never waits for the end of the reply', async () => {
@@ -55,11 +72,32 @@ describe('clauses', () => {
       }
     })();
     for await (const first of clauses(counted)) {
-      assert.equal(first, 'I love my work but it is');
-      // Cut once the seventh word was whole (followed by a space), long before the reply's end.
-      assert.ok(pulled < 40, `pulled ${pulled} of ${text.length} characters`);
+      assert.equal(first, 'I love my work');
+      // Cut once "but" was whole (followed by a space), long before the reply's end.
+      assert.equal(pulled, 'I love my work but '.length);
       break;
     }
+  });
+
+  it('ends the first clause at "!", "?" or a comma after a letter without waiting for the next token', async () => {
+    for (const text of ['Hello there!', 'Who is asking?', 'Oh yes,']) {
+      let pulled = 0;
+      const counted = (async function* () {
+        for (const d of [text, ' And then the rest of it.']) {
+          pulled++;
+          yield d;
+        }
+      })();
+      for await (const first of clauses(counted)) {
+        assert.equal(first, text);
+        assert.equal(pulled, 1, `${text}: cut before the next delta`);
+        break;
+      }
+    }
+    // A comma inside a number still waits for what follows it.
+    assert.deepEqual(await collect(clauses(deltas('It cost 1,500 pounds then.', 1))), [
+      'It cost 1,500 pounds then.',
+    ]);
   });
 
   it('lets an interjection or a dash end the first clause', async () => {
