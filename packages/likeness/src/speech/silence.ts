@@ -3,7 +3,11 @@
  * before a live answer and uneven pauses between sentences. Trimmed to a natural breath: the pauses between
  * sentences become the speech's own prosody, not engine padding.
  */
-export const KEEP_LEAD_MS = 30;
+/**
+ * Before the first sound: enough not to start on a click. Anything longer is latency before a live answer (the
+ * first audible sample goes out this much later), and the tail already gives each sentence its breath.
+ */
+export const KEEP_LEAD_MS = 10;
 export const KEEP_TAIL_MS = 120;
 /** About -50 dBFS: quieter than any speech sound, louder than the engines' digital silence and dither. */
 const SILENCE = 100;
