@@ -4,7 +4,9 @@
  * A real server (child process, embedded defaults) and Debian's Chromium with a microphone: the page sends
  * its audio over WHEP (sendrecv) and plays a spoken question into it (the project's Flite voice, silence
  * trimmed, so the end of the buffer is the end of speech). Printed, per model:
- *   - end of the user's speech -> first sound of the answer at the page (after its jitter buffer), p50/p95;
+ *   - end of the user's speech -> first sound of the answer at the page (after its jitter buffer), p50/p95:
+ *     when it turns audible (peak over -40 dBFS; the page's silence stays under 0.001, printed), and when it
+ *     turns loud (over -26 dBFS, what earlier runs printed: soft onsets such as "I" take up to 170 ms more);
  *   - the server's breakdown of the same turns (from the turn's metrics, counted from the end of speech as
  *     the VAD placed it): VAD, recognition (final transcript), end of turn, LLM first token, first clause,
  *     TTS first audio, first sound sent; transport = page - server;
@@ -34,6 +36,15 @@ const turns = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 8);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r0 = (v: number) => Math.round(v);
 const QUESTIONS = CONVERSATION_QUESTIONS;
+const STAGES = [
+  'vad_ms',
+  'recognition_ms',
+  'end_of_turn_ms',
+  'llm_first_token_ms',
+  'first_clause_ms',
+  'tts_first_audio_ms',
+  'first_sound_ms',
+];
 
 async function run(label: string, env: Record<string, string>) {
   const { child, base } = await startBenchServer({
@@ -71,8 +82,15 @@ async function run(label: string, env: Record<string, string>) {
       }
     };
     const atBrowser: number[] = [];
+    const loudAtBrowser: number[] = [];
+    let floorPeak = 0;
     const server: Record<string, number>[] = [];
     const transcripts: string[] = [];
+    // The two halves of transport, on the epoch clock shared by the page and this process (same machine):
+    // in = the page's end of speech -> the server's end of speech; out = first sound sent -> heard at the page.
+    // The server's "sent" is when this process got `utterance.started` (SSE on loopback: ~1 ms late).
+    const transportIn: number[] = [];
+    const transportOut: number[] = [];
     const metricsFrom = events.events.length;
     for (let i = -1; i < turns; i++) {
       const question = QUESTIONS[(i + QUESTIONS.length) % QUESTIONS.length]!;
@@ -89,7 +107,10 @@ async function run(label: string, env: Record<string, string>) {
         console.error(`[bench] turn ${i}: ${JSON.stringify(done?.data ?? 'no reply')}`);
         continue;
       }
-      const loud = (await mic.loudness()).loudSince.at(-1);
+      const heard = await mic.loudness();
+      const loud = heard.audibleSince.at(-1);
+      const reallyLoud = heard.loudSince.at(-1);
+      floorPeak = Math.max(floorPeak, heard.floorPeaks.at(-1) ?? 0);
       const finalT = events.events.slice(before).find((e) => e.event === 'user.transcript' && e.data.final);
       const utterance = done.data.utterance_id as string;
       await waitFor(
@@ -99,8 +120,18 @@ async function run(label: string, env: Record<string, string>) {
       );
       if (i >= 0 && loud != null) {
         atBrowser.push(loud - endedAt);
+        if (reallyLoud != null) loudAtBrowser.push(reallyLoud - endedAt);
         server.push(done.data.metrics as Record<string, number>);
         transcripts.push(String(finalT?.data.text ?? ''));
+        const started = events.events
+          .slice(before)
+          .find((e) => e.event === 'utterance.started' && e.data.utterance_id === utterance);
+        const firstSoundMs = Number((done.data.metrics as Record<string, number>).first_sound_ms);
+        if (started && Number.isFinite(firstSoundMs)) {
+          const sentAt = performance.timeOrigin + started.at;
+          transportOut.push(heard.timeOrigin + loud - sentAt);
+          transportIn.push(sentAt - firstSoundMs - (heard.timeOrigin + endedAt));
+        }
       }
       await sleep(1000);
     }
@@ -142,6 +173,11 @@ async function run(label: string, env: Record<string, string>) {
         p50: r0(pct(atBrowser, 0.5)),
         p95: r0(pct(atBrowser, 0.95)),
       },
+      same_to_loud_over_minus_26_dbfs_ms: {
+        p50: r0(pct(loudAtBrowser, 0.5)),
+        p95: r0(pct(loudAtBrowser, 0.95)),
+      },
+      page_silence_peak_max: Math.round(floorPeak * 10_000) / 10_000,
       server_breakdown_ms_from_end_of_speech: {
         vad_pause: stage('vad_ms'),
         final_transcript: stage('recognition_ms'),
@@ -160,6 +196,10 @@ async function run(label: string, env: Record<string, string>) {
           0.5,
         ),
       ),
+      transport_split_ms_p50: {
+        in_page_end_of_speech_to_server_vad_end: r0(pct(transportIn, 0.5)),
+        out_first_sound_sent_to_heard_at_page: r0(pct(transportOut, 0.5)),
+      },
       browser_audio_jitter_buffer_ms_mean:
         receive.audioJitterBufferMs === null ? null : r0(receive.audioJitterBufferMs),
       video: {
@@ -169,6 +209,13 @@ async function run(label: string, env: Record<string, string>) {
         late_frames: Number(lastQ.late_frames ?? 0) - Number(firstQ.late_frames ?? 0),
       },
       barge_in_speech_start_to_answer_silent_at_browser_ms: barge.map(r0),
+      // Each turn: at the page, then the server's stages (VAD, recognition, end of turn, first token, first
+      // clause, TTS first audio, first sound sent), and the way in and out.
+      per_turn_ms: atBrowser.map((b, i) =>
+        [b, ...STAGES.map((k) => server[i]![k] ?? NaN), transportIn[i] ?? NaN, transportOut[i] ?? NaN]
+          .map(r0)
+          .join(' '),
+      ),
       transcripts: transcripts.slice(0, 4),
     };
   } finally {

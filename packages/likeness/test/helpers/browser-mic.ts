@@ -5,7 +5,8 @@ import type { Page } from 'playwright-core';
  * A user in Chromium with a microphone: the page opens a WHEP connection whose offer sends audio (a sendrecv
  * audio m-line) and receives the character's audio and video. The "microphone" is WebAudio: `say(pcm)` plays
  * 16 kHz PCM into the outgoing track, so a test decides exactly when the user speaks and stops. The page also
- * watches the character's audio and notes (performance.now) when it turns loud or quiet.
+ * watches the character's audio and notes (performance.now) when it turns audible (peak over -40 dBFS), loud
+ * (over -26 dBFS) or quiet. Speech starts soft: a Flite "I" takes 40-170 ms from audible to loud.
  */
 const MIC_SCRIPT = /* js */ `async ({ base, sessionId, key }) => {
       const w = window;
@@ -36,6 +37,12 @@ const MIC_SCRIPT = /* js */ `async ({ base, sessionId, key }) => {
           if (peak > 0.05) {
             state.lastLoud = now;
             for (const m of state.marks) if (m.at === null && now >= m.since) m.at = now;
+          }
+          for (const m of state.marks) {
+            if (now < m.since) continue;
+            if (peak > 0.01) m.audible ??= now;
+            // The floor: what silence looks like here, in the first 300 ms after the mark (no answer yet).
+            if (now < m.since + 300) m.floor = Math.max(m.floor ?? 0, peak);
           }
           setTimeout(poll, 5);
         };
@@ -90,8 +97,18 @@ export async function openMicPage(
   key: string,
 ): Promise<{
   say(pcm: Int16Array): Promise<{ startedAt: number; endedAt: number }>;
-  /** Page time when the character's audio was last loud, and when it first turned loud after `since`. */
-  loudness(): Promise<{ now: number; lastLoud: number; loudSince: (number | null)[] }>;
+  /**
+   * Page time when the character's audio was last loud, and, for each mark, when it first turned loud and
+   * audible after `since`, and the loudest peak of the silence in the 300 ms after it.
+   */
+  loudness(): Promise<{
+    now: number;
+    lastLoud: number;
+    loudSince: (number | null)[];
+    audibleSince: (number | null)[];
+    floorPeaks: number[];
+    timeOrigin: number;
+  }>;
   markLoud(since: number): Promise<void>;
   /** Chromium's receive side so far: mean audio jitter-buffer delay (ms), from getStats. */
   receiveStats(): Promise<{ audioJitterBufferMs: number | null }>;
@@ -114,14 +131,31 @@ export async function openMicPage(
         (window as unknown as { mic: { state: { marks: unknown[] } } }).mic.state.marks.push({
           since,
           at: null,
+          audible: null,
+          floor: 0,
         });
       }, since),
     loudness: () =>
       page.evaluate(() => {
         const s = (
-          window as unknown as { mic: { state: { lastLoud: number; marks: { at: number | null }[] } } }
+          window as unknown as {
+            mic: {
+              state: {
+                lastLoud: number;
+                marks: { at: number | null; audible: number | null; floor: number }[];
+              };
+            };
+          }
         ).mic.state;
-        return { now: performance.now(), lastLoud: s.lastLoud, loudSince: s.marks.map((m) => m.at) };
+        return {
+          now: performance.now(),
+          lastLoud: s.lastLoud,
+          loudSince: s.marks.map((m) => m.at),
+          audibleSince: s.marks.map((m) => m.audible),
+          floorPeaks: s.marks.map((m) => m.floor),
+          // Page times to the epoch: to compare with another process's clock on the same machine.
+          timeOrigin: performance.timeOrigin,
+        };
       }),
     receiveStats: () =>
       page.evaluate(async () => {
