@@ -202,6 +202,7 @@ async function run(label: string, env: Record<string, string>) {
       },
       browser_audio_jitter_buffer_ms_mean:
         receive.audioJitterBufferMs === null ? null : r0(receive.audioJitterBufferMs),
+      browser_audio_packet_ms: receive.audioPacketMs === null ? null : r0(receive.audioPacketMs),
       video: {
         fps_min: Math.min(...fps),
         fps_mean: Math.round((fps.reduce((a, b) => a + b, 0) / fps.length) * 10) / 10,

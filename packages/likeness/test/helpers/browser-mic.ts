@@ -110,8 +110,8 @@ export async function openMicPage(
     timeOrigin: number;
   }>;
   markLoud(since: number): Promise<void>;
-  /** Chromium's receive side so far: mean audio jitter-buffer delay (ms), from getStats. */
-  receiveStats(): Promise<{ audioJitterBufferMs: number | null }>;
+  /** Chromium's receive side so far, from getStats: mean audio jitter-buffer delay and packet length (ms). */
+  receiveStats(): Promise<{ audioJitterBufferMs: number | null; audioPacketMs: number | null }>;
   close(): Promise<void>;
 }> {
   await page.goto(`${base}/healthz`);
@@ -161,18 +161,26 @@ export async function openMicPage(
       page.evaluate(async () => {
         const stats = await (window as unknown as { mic: { pc: RTCPeerConnection } }).mic.pc.getStats();
         let audioJitterBufferMs: number | null = null;
+        let audioPacketMs: number | null = null;
         stats.forEach(
           (r: {
             type: string;
             kind?: string;
             jitterBufferDelay?: number;
             jitterBufferEmittedCount?: number;
+            packetsReceived?: number;
+            totalSamplesReceived?: number;
+            concealedSamples?: number;
           }) => {
-            if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.jitterBufferEmittedCount)
+            if (r.type !== 'inbound-rtp' || r.kind !== 'audio') return;
+            if (r.jitterBufferEmittedCount)
               audioJitterBufferMs = ((r.jitterBufferDelay ?? 0) / r.jitterBufferEmittedCount) * 1000;
+            if (r.packetsReceived)
+              audioPacketMs =
+                ((r.totalSamplesReceived ?? 0) - (r.concealedSamples ?? 0)) / 48 / r.packetsReceived;
           },
         );
-        return { audioJitterBufferMs };
+        return { audioJitterBufferMs, audioPacketMs };
       }),
     close: () =>
       page.evaluate(() => (window as unknown as { mic: { pc: RTCPeerConnection } }).mic.pc.close()),
