@@ -325,7 +325,6 @@ export class ConversationService {
         utteranceId = id;
       },
     });
-    await sessions.touch(tenantId, sessionId);
     this.publish(sessionId, { type: 'user.transcript', turn_id: turnId, text: userText, final: true });
     const done = agent
       .reply({
@@ -377,6 +376,10 @@ export class ConversationService {
         if (this.replying.get(sessionId)?.abort === abort) this.replying.delete(sessionId);
       });
     this.replying.set(sessionId, { abort, done });
+    // Once the reply is under way: the session's last activity is bookkeeping, not on the way to the answer.
+    void sessions
+      .touch(tenantId, sessionId)
+      .catch((err: Error) => this.deps.logger.warn({ err, sessionId }, 'could not record the activity'));
     return { turn: unrecordedTurn({ id: turnId, sessionId, userText, replyText: '' }), pending: true };
   }
 

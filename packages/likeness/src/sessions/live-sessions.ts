@@ -244,12 +244,14 @@ export class LiveSessions {
     const voice = req.voice ?? character.voice;
     speech.prepare(req.text, voice, { maxChars: config.limits.maxTextChars });
     const live = await this.media(tenantId, sessionId);
-    await sessions.touch(tenantId, sessionId);
-    return live.media.speak(req.text, {
+    const utteranceId = live.media.speak(req.text, {
       voice,
       ...(req.mood ? { mood: req.mood } : {}),
       ...(req.rate !== undefined ? { rate: req.rate } : {}),
     });
+    // After the utterance is queued: the session's last activity is bookkeeping, not on the way to the sound.
+    await sessions.touch(tenantId, sessionId);
+    return utteranceId;
   }
 
   /**
