@@ -104,9 +104,6 @@ describe('listening', () => {
       assert.equal(typeof finished.metrics[k], 'number', `${k} in ${JSON.stringify(finished.metrics)}`);
     // The character's voice came back to the page.
     assert.ok((await mic.loudness()).lastLoud > 0, 'the answer was heard in the page');
-    // In 10 ms Opus packets (the answer's a=ptime), not the default 20.
-    const { audioPacketMs } = await mic.receiveStats();
-    assert.ok(audioPacketMs !== null && audioPacketMs < 15, `audio packets of ${audioPacketMs} ms`);
     const turns = (await (
       await fetch(`${t.server.url}/v1/sessions/${s.id}/messages`, {
         headers: { authorization: `Bearer ${ADMIN_KEY}` },

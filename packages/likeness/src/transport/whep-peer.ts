@@ -52,7 +52,7 @@ export class WhepPeer implements MediaSink {
 
   /** Takes the viewer's SDP offer and returns the complete answer. */
   async answer(offerSdp: string): Promise<string> {
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: withAudioPtime(offerSdp) });
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     await new Promise<void>((resolve) => {
@@ -65,7 +65,7 @@ export class WhepPeer implements MediaSink {
         }
       };
     });
-    return withAudioPtime(this.pc.localDescription!.sdp);
+    return this.pc.localDescription!.sdp;
   }
 
   audio(samples: Int16Array): void {
@@ -116,22 +116,4 @@ function toMono(samples: Int16Array, channels: number): Int16Array {
     out[i] = sum / channels;
   }
   return out;
-}
-
-/**
- * Opus in 10 ms packets both ways, not the default 20: a packet leaves as soon as its 10 ms of audio exist, so
- * each direction is about 10 ms sooner (the user's end of speech reaches the VAD sooner; the answer's first
- * sound leaves sooner). `a=ptime` in the offer sets what this side sends; in the answer, what the viewer sends.
- * An m-section that already asks for a ptime keeps it.
- */
-export function withAudioPtime(sdp: string, ptimeMs = 10): string {
-  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
-  return sdp
-    .split(/(?=\r?\nm=)/)
-    .map((section) => {
-      if (!/^\r?\nm=audio /.test(section) || /\r?\na=ptime:/.test(section)) return section;
-      const trailing = section.endsWith(eol) ? eol : '';
-      return `${section.slice(0, section.length - trailing.length)}${eol}a=ptime:${ptimeMs}${trailing}`;
-    })
-    .join('');
 }
