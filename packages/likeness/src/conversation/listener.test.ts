@@ -89,7 +89,12 @@ test('speech over the answer silences it after the barge-in delay; a backchannel
   b.listener.close();
   assert.equal(b.log.filter((e) => e.event === 'barge-in').length, 0, JSON.stringify(b.log));
   assert.equal(b.log.filter((e) => e.event === 'turn').length, 0);
-  assert.deepEqual(b.log.find((e) => e.event === 'ignored')?.data, { reason: 'backchannel', text: 'Okay.' });
+  // Whisper writes it "Okay." or "okay" depending on the few ms of silence before it: either is a backchannel.
+  const ignored = b.log.find((e) => e.event === 'ignored')?.data as
+    | { reason: string; text: string }
+    | undefined;
+  assert.equal(ignored?.reason, 'backchannel', JSON.stringify(b.log));
+  assert.equal(ignored?.text.toLowerCase().replace(/[^a-z]/g, ''), 'okay');
   // Held while the user spoke, then let go: the answer goes on.
   assert.deepEqual(
     b.log.filter((e) => e.event === 'hold' || e.event === 'release').map((e) => e.event),
