@@ -45,9 +45,14 @@ function readWav(buf) {
 // The next synthesis's instance, made while the process is idle (see prepareWasiCommand).
 let next = prepareWasiCommand(module);
 
+/** After a synthesis (its answer sent): free its instance, then make the next one. */
+function recycle() {
+  collect();
+  next = prepareWasiCommand(module);
+}
+
 async function synthesize({ text, voice }) {
   const command = await next;
-  next = undefined;
   const run = command.run(['flite', '-voice', voice, '-psdur', '-t', text, '-o', '/out/speech.wav']);
   if (run.code !== 0) throw new Error(`flite exited with ${run.code}: ${run.stderr.trim().slice(0, 200)}`);
   const wav = run.files.get('speech.wav');
@@ -66,8 +71,7 @@ process.on('message', (request) => {
     } catch (err) {
       process.send({ id: request.id, error: String(err?.message ?? err) });
     } finally {
-      collect();
-      next = prepareWasiCommand(module);
+      recycle();
     }
   });
 });
@@ -78,7 +82,6 @@ process.on('disconnect', () => process.exit(0));
 // saying ready, so the first one someone waits for runs optimised code.
 for (const voice of ['awb', 'kal']) {
   await synthesize({ text: 'Hello there, how are you today?', voice }).catch(() => undefined);
-  collect();
-  next = prepareWasiCommand(module);
+  recycle();
 }
 process.send({ ready: true });

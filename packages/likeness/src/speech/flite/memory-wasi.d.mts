@@ -9,11 +9,6 @@ export interface WasiRun {
 export interface WasiOptions {
   maxOutputBytes?: number;
 }
-export function runWasiCommand(
-  module: WebAssembly.Module,
-  args: string[],
-  opts?: WasiOptions,
-): Promise<WasiRun>;
 export function prepareWasiCommand(
   module: WebAssembly.Module,
   opts?: WasiOptions,

@@ -41,16 +41,10 @@ class MemoryFile {
 }
 
 /**
- * Runs a WASI command module once. Returns its exit code, stdout, stderr and the files it created under /out.
- * `maxOutputBytes` bounds what the program may write in all, so a runaway program fails instead of eating memory.
- */
-export async function runWasiCommand(module, args, opts = {}) {
-  return (await prepareWasiCommand(module, opts)).run(args);
-}
-
-/**
- * An instance made ready before it is needed: instantiating copies the module's data (Flite's voices) into a
- * fresh memory, about 20 ms here, which a request then no longer waits for. `run` may be called once.
+ * A WASI command module, instantiated before it is needed: instantiating copies the module's data (Flite's
+ * voices) into a fresh memory, about 20 ms here, which a request then no longer waits for. `run(args)` runs it
+ * once and returns its exit code, stdout, stderr and the files it created under /out. `maxOutputBytes` bounds
+ * what the program may write in all, so a runaway program fails instead of eating memory.
  */
 export async function prepareWasiCommand(module, { maxOutputBytes = 64 * 1024 * 1024 } = {}) {
   let args = [];
