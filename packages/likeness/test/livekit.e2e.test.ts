@@ -205,6 +205,13 @@ describe('LiveKit', () => {
       LocalAudioTrack.createAudioTrack('mic', source),
       new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
     );
+    // A microphone sends silence before anyone speaks. The server subscribes to it only once it is published;
+    // speech sent before then would lose its first word, so the silence goes on until the server is hearing.
+    const silence = new Int16Array(160);
+    await until('the server to hear the microphone', () => {
+      source.captureFrame(new AudioFrame(silence, 16_000, 1, 160)).catch(() => undefined);
+      return (t.server.services.conversations.listening(s.id)?.vadWindows ?? 0) > 0;
+    });
     const speech = await spokenSentence('Where do you live?');
     const pcm = new Int16Array(speech.length + 16_000 * 2); // then 2 s of silence
     pcm.set(speech);
