@@ -19,14 +19,15 @@ export const FPS = 25;
  * spread over the utterance, instead of all at once in a burst that competes with the frames being rendered.
  */
 const SYNTHESIS_AHEAD_SAMPLES = 4 * SAMPLE_RATE;
-const TICKS_PER_FRAME = SAMPLE_RATE / TICK_SAMPLES / FPS; // 4
+export const TICKS_PER_FRAME = SAMPLE_RATE / TICK_SAMPLES / FPS; // 4
 
 /**
  * Where audio and video go: a WebRTC peer, a LiveKit room, a test. `video` must use (or copy) the pixels
  * before it returns: the buffer is reused for the next frame.
  */
 export interface MediaSink {
-  audio(samples: Int16Array): void;
+  /** The next 10 ms; `tick` counts them from the session's start (frame n goes with tick n * 4). */
+  audio(samples: Int16Array, tick: number): void;
   video(rgba: Uint8Array, size: number, frame: number): void;
 }
 
@@ -370,7 +371,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
       if (lateMs > 1000 / FPS && this.sinks.size > 0) this.quality.lateFrames++;
       this.sendFrame(this.ticks / TICKS_PER_FRAME);
     }
-    for (const sink of this.sinks) sink.audio(audio);
+    for (const sink of this.sinks) sink.audio(audio, this.ticks);
     if (this.sinks.size > 0) this.unmeteredSeconds += TICK_SAMPLES / SAMPLE_RATE;
     this.position += TICK_SAMPLES;
     this.ticks++;

@@ -1,8 +1,16 @@
 import type { MediaSink } from '../realtime/media-session.ts';
-import { SAMPLE_RATE } from '../realtime/media-session.ts';
+import { SAMPLE_RATE, TICKS_PER_FRAME } from '../realtime/media-session.ts';
+import { VideoHold } from './video-hold.ts';
 import { type I420Frame, loadWrtc, type PeerConnection, type Track } from './wrtc.ts';
 
 export const ICE_GATHERING_TIMEOUT_MS = 5000;
+
+/**
+ * Audio ticks (10 ms) a video frame waits before it is sent (video-hold.ts). Without it the picture led the sound
+ * at a browser by 60-75 ms through a session's first 10-30 s, until the browser's lip-sync had the audio's
+ * second RTCP sender report (libwebrtc sends one every ~5 s), and by ~25 ms after (bench:realtime).
+ */
+export const VIDEO_HOLD_TICKS = 3;
 
 /**
  * One WHEP viewer (RFC 9725): a peer connection that sends the session's audio and video on one transport.
@@ -15,7 +23,12 @@ export class WhepPeer implements MediaSink {
   private readonly tracks: Track[];
   private readonly videoSource;
   private readonly audioSource;
-  private i420: I420Frame | undefined;
+  /** Converted frames waiting for their audio to leave. */
+  private readonly held = new VideoHold<I420Frame>({
+    holdTicks: VIDEO_HOLD_TICKS,
+    ticksPerFrame: TICKS_PER_FRAME,
+    send: (frame) => this.videoSource.onFrame(frame),
+  });
   private closed = false;
   private readonly sinks: { stop(): void }[] = [];
   onClosed: (() => void) | undefined;
@@ -68,7 +81,7 @@ export class WhepPeer implements MediaSink {
     return this.pc.localDescription!.sdp;
   }
 
-  audio(samples: Int16Array): void {
+  audio(samples: Int16Array, tick: number): void {
     if (this.closed) return;
     this.audioSource.onData({
       samples,
@@ -77,20 +90,27 @@ export class WhepPeer implements MediaSink {
       channelCount: 1,
       numberOfFrames: samples.length,
     });
+    this.held.tick(tick);
   }
 
-  video(rgba: Uint8Array, size: number): void {
+  /**
+   * Converts the frame now (the caller reuses its buffer) and sends it with the audio tick VIDEO_HOLD_TICKS after
+   * its own, whether it was drawn before that tick's audio went out (in the loop) or after (a render thread).
+   */
+  video(rgba: Uint8Array, size: number, n: number): void {
     if (this.closed) return;
-    this.i420 ??= { width: size, height: size, data: new Uint8ClampedArray((size * size * 3) / 2) };
+    let frame = this.held.take();
+    if (frame?.width !== size)
+      frame = { width: size, height: size, data: new Uint8ClampedArray((size * size * 3) / 2) };
     loadWrtc().nonstandard.rgbaToI420(
       {
         width: size,
         height: size,
         data: new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength),
       },
-      this.i420,
+      frame,
     );
-    this.videoSource.onFrame(this.i420);
+    this.held.push(frame, n);
   }
 
   get state(): string {

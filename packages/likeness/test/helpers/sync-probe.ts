@@ -41,6 +41,32 @@ export const SYNC_PROBE = `(() => {
   source.connect(proc);
   proc.connect(ctx.destination);
   probe.ctx = ctx;
+  // The same beeps timed on the audio thread: context time of the sample, mapped to when the device plays it.
+  probe.beepsWorklet = [];
+  const worklet = \`registerProcessor('beep-probe', class extends AudioWorkletProcessor {
+    constructor() { super(); this.last = -1; }
+    process(inputs) {
+      const data = inputs[0] && inputs[0][0];
+      if (data) for (let i = 0; i < data.length; i++) {
+        if (Math.abs(data[i]) > 0.2) {
+          const t = currentTime + i / sampleRate;
+          if (t - this.last > 0.5) this.port.postMessage(t);
+          this.last = t;
+          break;
+        }
+      }
+      return true;
+    }
+  });\`;
+  ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([worklet], { type: 'application/javascript' }))).then(() => {
+    const node = new AudioWorkletNode(ctx, 'beep-probe');
+    node.port.onmessage = (e) => {
+      const ts = ctx.getOutputTimestamp();
+      probe.beepsWorklet.push(ts.performanceTime + (e.data - ts.contextTime) * 1000);
+    };
+    source.connect(node);
+    node.connect(ctx.destination);
+  });
 })()`;
 
 /** Pairs each beep with the first white frame near it; offset > 0 means the picture came after the sound. */
