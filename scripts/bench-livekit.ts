@@ -5,10 +5,13 @@
  *     frame of each utterance is white;
  *   - agent audio -> playback start: from an agent's first captured frame (DataStreamAudioOutput) to the
  *     avatar's lk.playback_started RPC (p50, p95 over 10 utterances), and the playback_finished count;
- *   - received fps at the subscriber over 10 s.
+ *   - received fps at the subscriber over 10 s;
+ *   - the A/V offset at the subscriber (as frames arrive) and at Chromium with livekit-client, as a viewer sees
+ *     and hears it: 40 s of test-card beeps from the browser's joining, the first 20 s apart.
  * Timings are wall clock on a shared machine: read them as indications.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { initializeLogger } from '@livekit/agents';
@@ -22,6 +25,7 @@ import {
   VideoBufferType,
   VideoStream,
 } from '@livekit/rtc-node';
+import { launchChromium } from '../packages/likeness/test/helpers/browser.ts';
 import {
   joinAsAgent,
   readAll,
@@ -29,6 +33,7 @@ import {
   speechLike,
 } from '../packages/likeness/test/helpers/livekit-agent.ts';
 import { startLiveKit } from '../packages/likeness/test/helpers/livekit-server.ts';
+import { pairOffsets, SYNC_PROBE } from '../packages/likeness/test/helpers/sync-probe.ts';
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
 import { pct } from './lib/stats.ts';
 
@@ -56,6 +61,86 @@ const api = async (method: string, p: string, body?: unknown) => {
 type LiveKitAccess = { url: string; room: string; token: string; avatar_identity: string };
 const result: Record<string, unknown> = {};
 const rooms: Room[] = [];
+let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
+let page: http.Server | undefined;
+
+/** A viewer's page: livekit-client joins the room and plays the avatar's tracks in one <video>. */
+const VIEWER_PAGE = `<!doctype html><video id="video" autoplay playsinline></video>
+<script src="/livekit-client.js"></script>
+<script>
+window.jitterBuffers = async () => {
+  const out = {};
+  for (const r of window.receivers)
+    (await r.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp') out[s.kind] = Math.round((s.jitterBufferDelay / Math.max(1, s.jitterBufferEmittedCount)) * 1000);
+    });
+  return out;
+};
+window.join = async (url, token) => {
+  const room = new LivekitClient.Room({ adaptiveStream: false, dynacast: false });
+  const stream = new MediaStream();
+  window.receivers = [];
+  room.on(LivekitClient.RoomEvent.TrackSubscribed, (track) => {
+    window.receivers.push(track.receiver);
+    stream.addTrack(track.mediaStreamTrack);
+    document.getElementById('video').srcObject = stream;
+    window.likenessStream = stream;
+  });
+  await room.connect(url, token, { autoSubscribe: true });
+};
+</script>`;
+
+/** Test-card beeps at Chromium from its joining: white frame presented vs beep heard (audio thread). */
+async function browserOffset(livekit: LiveKitAccess, sessionId: string) {
+  const client = fs.readFileSync(
+    new URL('../node_modules/livekit-client/dist/livekit-client.umd.js', import.meta.url),
+  );
+  page = http.createServer((req, res) => {
+    const js = req.url === '/livekit-client.js';
+    res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html' });
+    res.end(js ? client : VIEWER_PAGE);
+  });
+  await new Promise<void>((r) => page!.listen(0, '127.0.0.1', r));
+  const port = (page.address() as { port: number }).port;
+  chrome = await launchChromium();
+  const tab = await chrome.browser.newPage();
+  await tab.goto(`http://127.0.0.1:${port}/`);
+  await tab.evaluate(`window.join(${JSON.stringify(livekit.url)}, ${JSON.stringify(livekit.token)})`);
+  await tab.waitForFunction(
+    'window.likenessStream && likenessStream.getAudioTracks().length && likenessStream.getVideoTracks().length',
+    undefined,
+    { timeout: 20_000 },
+  );
+  const joinedAt = (await tab.evaluate('performance.now()')) as number;
+  await tab.evaluate(SYNC_PROBE);
+  await sleep(500);
+  const seconds = 40;
+  await api('POST', `/v1/sessions/${sessionId}/speak`, { text: 'x'.repeat(seconds * 15) });
+  await sleep(seconds * 1000 + 1500);
+  const probe = (await tab.evaluate(
+    '({ white: syncProbe.white, beeps: syncProbe.beepsWorklet, output: ((syncProbe.ctx.baseLatency || 0) + (syncProbe.ctx.outputLatency || 0)) * 1000 })',
+  )) as { white: number[]; beeps: number[]; output: number };
+  const jitterBuffers = await tab.evaluate('window.jitterBuffers()');
+  const paired = probe.beeps.filter((b) => probe.white.some((w) => Math.abs(w - b) < 400));
+  const offsets = pairOffsets(probe.white, probe.beeps);
+  const part = (early: boolean) => {
+    const xs = offsets.filter((_, i) => paired[i]! - joinedAt < 20_000 === early);
+    return {
+      mean: r1(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)),
+      worst: r1(xs.reduce((m, x) => (Math.abs(x) > Math.abs(m) ? x : m), 0)),
+      n: xs.length,
+    };
+  };
+  return {
+    beeps_paired: offsets.length,
+    first_20_s: part(true),
+    after_20_s: part(false),
+    audio_output_latency_ms: r1(probe.output),
+    receiver_jitter_buffer_ms: jitterBuffers,
+    sign: '+ = picture after sound',
+    target: '+-40',
+  };
+}
 
 try {
   const cast = (await api('GET', '/v1/characters?limit=100')) as { data: { id: string; slug: string }[] };
@@ -138,6 +223,8 @@ try {
     sign: '+ = picture after sound',
   };
 
+  result.av_offset_at_browser_ms = await browserOffset(livekit, session.id);
+
   // An agent speaking through the avatar.
   const { room: agent, output } = await joinAsAgent(lk, livekit, {
     identity: 'bench-agent',
@@ -168,6 +255,8 @@ try {
     note: 'the avatar starts an agent utterance once 100 ms of its audio is in hand (agents send faster than realtime)',
   };
 } finally {
+  await chrome?.close();
+  page?.close();
   for (const r of rooms) await r.disconnect().catch(() => undefined);
   child.kill('SIGTERM');
   await lk.stop();

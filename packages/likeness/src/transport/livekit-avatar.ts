@@ -18,8 +18,15 @@ export const AVATAR_PROTOCOL = {
 /** Audio queued inside the LiveKit SDK, ms: small, so what is sent stays within a frame or two of what is heard. */
 const AUDIO_QUEUE_MS = 100;
 const RPC_TIMEOUT_MS = 2000;
-/** Below this the audio queue is about empty: send the frame at once rather than through a timer. */
-const MIN_VIDEO_HOLD_MS = 5;
+/**
+ * What a frame waits beyond the SDK's audio queue. LiveKit (v1.11) gives every track its own stream (msid
+ * "participant|track") whatever the publisher asks, so a browser never lip-syncs the avatar's picture with its
+ * sound: it shows each frame once decoded (~20-30 ms of jitter buffer) and plays the audio after its own jitter
+ * buffer (~50 ms) and the output device. The sender holds the picture for that difference. Measured in Chromium
+ * with livekit-client (bench:livekit): the picture led by 33-78 ms before, about -40 ms with Opus framing alone
+ * (VIDEO_HOLD_TICKS).
+ */
+const LIVEKIT_VIDEO_HOLD_MS = 70;
 /** Enough for a sharp 512x512 talking head in VP8. */
 const VIDEO_MAX_BITRATE = 1_500_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -198,16 +205,11 @@ export class LiveKitAvatar implements MediaSink {
    * Audio waits in the SDK's queue before it is sent (after a stall of the event loop the queue holds the
    * burst that caught up); video would go at once. Each frame is held for as long as the audio sent with it
    * waits, so both leave together. Measured at a subscriber (bench:livekit), this took the picture from ~70 ms
-   * ahead of the sound to ~30 ms; the rest is Opus framing and the receiver's audio jitter buffer, which a
-   * player's lip-sync absorbs.
+   * ahead of the sound to ~30 ms; they now wait LIVEKIT_VIDEO_HOLD_MS more (why: see there).
    */
   video(rgba: Uint8Array, size: number): void {
     if (this.closed) return;
-    const wait = this.audioSource.queuedDuration;
-    if (wait < MIN_VIDEO_HOLD_MS) {
-      this.sendVideo(rgba, size);
-      return;
-    }
+    const wait = this.holdMs();
     const held = this.heldFrames.take(rgba); // the session reuses its buffer: keep a copy
     setTimeout(() => {
       if (!this.closed) this.sendVideo(held, size);
@@ -227,12 +229,14 @@ export class LiveKitAvatar implements MediaSink {
       this.room.localParticipant
         ?.publishData(payload, { reliable: false, topic: ANIMATION_TOPIC })
         .catch(() => undefined);
-    const wait = this.audioSource.queuedDuration;
-    if (wait < MIN_VIDEO_HOLD_MS) void send();
-    else
-      setTimeout(() => {
-        if (!this.closed) void send();
-      }, wait);
+    setTimeout(() => {
+      if (!this.closed) void send();
+    }, this.holdMs());
+  }
+
+  /** How long a frame waits for its audio: the SDK's audio queue, then a browser's way to the ear. */
+  private holdMs(): number {
+    return this.audioSource.queuedDuration + LIVEKIT_VIDEO_HOLD_MS;
   }
 
   private sendVideo(rgba: Uint8Array, size: number) {

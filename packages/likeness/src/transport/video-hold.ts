@@ -1,4 +1,11 @@
 /**
+ * Audio ticks (10 ms) a video frame waits before it is sent (VideoHold below; the LiveKit avatar adds the same to its own wait). Without it the picture led the sound
+ * at a browser by 60-75 ms through a session's first 10-30 s, until the browser's lip-sync had the audio's
+ * second RTCP sender report (libwebrtc sends one every ~5 s), and by ~25 ms after (bench:realtime).
+ */
+export const VIDEO_HOLD_TICKS = 3;
+
+/**
  * Video frames that wait for the audio clock: each is released with the audio tick `holdTicks` after its own
  * (frame n belongs to tick n * ticksPerFrame). Opus sends a packet once it holds 20 ms of audio, so a frame sent
  * at once reaches the viewer ahead of its sound; held this way it leaves with the audio that follows its own,

@@ -1,16 +1,9 @@
 import type { MediaSink } from '../realtime/media-session.ts';
 import { SAMPLE_RATE, TICKS_PER_FRAME } from '../realtime/media-session.ts';
-import { VideoHold } from './video-hold.ts';
+import { VIDEO_HOLD_TICKS, VideoHold } from './video-hold.ts';
 import { type I420Frame, loadWrtc, type PeerConnection, type Track } from './wrtc.ts';
 
 export const ICE_GATHERING_TIMEOUT_MS = 5000;
-
-/**
- * Audio ticks (10 ms) a video frame waits before it is sent (video-hold.ts). Without it the picture led the sound
- * at a browser by 60-75 ms through a session's first 10-30 s, until the browser's lip-sync had the audio's
- * second RTCP sender report (libwebrtc sends one every ~5 s), and by ~25 ms after (bench:realtime).
- */
-export const VIDEO_HOLD_TICKS = 3;
 
 /**
  * One WHEP viewer (RFC 9725): a peer connection that sends the session's audio and video on one transport.
