@@ -192,7 +192,7 @@ describe('realtime in the browser (WHEP)', () => {
       assert.equal(res.status, 202);
       await new Promise((r) => setTimeout(r, 5500));
       const probe = (await card.evaluate(
-        '({ white: window.syncProbe.white, beeps: window.syncProbe.beeps })',
+        '({ white: window.syncProbe.white, beeps: window.syncProbe.beepsWorklet })',
       )) as { white: number[]; beeps: number[] };
       // 4 beeps were sent. On a loaded machine the page's probe can miss one sample of either kind, so at least
       // 3 must be paired; never more than 4 of either may appear.

@@ -1,7 +1,9 @@
 /**
  * Installed in a page that plays the test card: records when white frames are presented
- * (requestVideoFrameCallback) and when beeps arrive in the audio (ScriptProcessor on the received stream),
- * both on the page's performance clock. A string, so no TypeScript helpers leak into the page.
+ * (requestVideoFrameCallback) and when beeps are heard, both on the page's performance clock. `beepsWorklet` times
+ * each beep on the audio thread (an AudioWorklet: the sample's context time, mapped by getOutputTimestamp to when
+ * the device plays it); `beeps`, a main-thread ScriptProcessor's estimate, runs late by the event's dispatch
+ * (~10 ms, far more on a busy page). A string, so no TypeScript helpers leak into the page.
  */
 export const SYNC_PROBE = `(() => {
   const video = document.getElementById('video');
