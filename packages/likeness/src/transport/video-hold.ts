@@ -1,7 +1,8 @@
 /**
- * Audio ticks (10 ms) a video frame waits before it is sent (VideoHold below; the LiveKit avatar adds the same to its own wait). Without it the picture led the sound
- * at a browser by 60-75 ms through a session's first 10-30 s, until the browser's lip-sync had the audio's
- * second RTCP sender report (libwebrtc sends one every ~5 s), and by ~25 ms after (bench:realtime).
+ * Audio ticks (10 ms) a WHEP video frame waits before it is sent (VideoHold below). Without it, at Chromium, the
+ * picture led the sound by ~60-70 ms until the browser's lip-sync started (it needs the audio's second RTCP sender
+ * report, 5-10 s into a session) and by ~25 ms once it had settled (bench:realtime). More would push the settled
+ * state past zero; the studio's player covers the rest of the early gap with a video playout target.
  */
 export const VIDEO_HOLD_TICKS = 3;
 
