@@ -172,10 +172,11 @@ describe('LiveKit', () => {
     await until('speech to arrive', () => got.loudAudioFrames > 20);
     await until('the mouth to open in the animation data', () => got.maxJaw > 0.3);
     assert.equal(got.width, 512);
+    // Two seconds, so one stall of this shared machine (a test process that also runs the server) is not a verdict.
     const before = got.videoFrames;
-    await sleep(1000);
-    const fps = got.videoFrames - before;
-    assert.ok(fps >= 15, `video keeps coming at about 25 fps (got ${fps} in 1 s)`);
+    await sleep(2000);
+    const fps = (got.videoFrames - before) / 2;
+    assert.ok(fps >= 15, `video keeps coming at about 25 fps (got ${fps} a second over 2 s)`);
     assert.ok(got.animationFrames >= 25, `${got.animationFrames} animation frames on likeness.animation`);
 
     // Ending the session takes the avatar out of the room.
