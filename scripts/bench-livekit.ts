@@ -33,9 +33,9 @@ import {
   speechLike,
 } from '../packages/likeness/test/helpers/livekit-agent.ts';
 import { startLiveKit } from '../packages/likeness/test/helpers/livekit-server.ts';
-import { pairOffsets, SYNC_PROBE } from '../packages/likeness/test/helpers/sync-probe.ts';
+import { pairBeeps, pairOffsets, SYNC_PROBE } from '../packages/likeness/test/helpers/sync-probe.ts';
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
-import { pct } from './lib/stats.ts';
+import { farthestFromZero, mean, pct } from './lib/stats.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r1 = (v: number) => Math.round(v * 10) / 10;
@@ -121,18 +121,13 @@ async function browserOffset(livekit: LiveKitAccess, sessionId: string) {
     '({ white: syncProbe.white, beeps: syncProbe.beepsWorklet, output: ((syncProbe.ctx.baseLatency || 0) + (syncProbe.ctx.outputLatency || 0)) * 1000 })',
   )) as { white: number[]; beeps: number[]; output: number };
   const jitterBuffers = await tab.evaluate('window.jitterBuffers()');
-  const paired = probe.beeps.filter((b) => probe.white.some((w) => Math.abs(w - b) < 400));
-  const offsets = pairOffsets(probe.white, probe.beeps);
+  const pairs = pairBeeps(probe.white, probe.beeps);
   const part = (early: boolean) => {
-    const xs = offsets.filter((_, i) => paired[i]! - joinedAt < 20_000 === early);
-    return {
-      mean: r1(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)),
-      worst: r1(xs.reduce((m, x) => (Math.abs(x) > Math.abs(m) ? x : m), 0)),
-      n: xs.length,
-    };
+    const xs = pairs.filter((p) => p.at - joinedAt < 20_000 === early).map((p) => p.offset);
+    return { mean: r1(mean(xs)), worst: r1(farthestFromZero(xs)), n: xs.length };
   };
   return {
-    beeps_paired: offsets.length,
+    beeps_paired: pairs.length,
     first_20_s: part(true),
     after_20_s: part(false),
     audio_output_latency_ms: r1(probe.output),
@@ -211,15 +206,14 @@ try {
   await sleep(10_000);
   result.received_fps = r1((frames - f0) / 10);
   await sleep(1500);
-  const offsets: number[] = [];
-  for (const b of beepAt.filter((x) => x > t10)) {
-    const w = whiteAt.find((x) => x > t10 && Math.abs(x - b) < 400);
-    if (w !== undefined) offsets.push(w - b);
-  }
+  const offsets = pairOffsets(
+    whiteAt.filter((x) => x > t10),
+    beepAt.filter((x) => x > t10),
+  );
   result.av_offset_at_arrival_ms = {
     beeps_paired: offsets.length,
-    mean: r1(offsets.reduce((a, b) => a + b, 0) / offsets.length),
-    worst: r1(offsets.reduce((m, x) => (Math.abs(x) > Math.abs(m) ? x : m), 0)),
+    mean: r1(mean(offsets)),
+    worst: r1(farthestFromZero(offsets)),
     sign: '+ = picture after sound',
   };
 

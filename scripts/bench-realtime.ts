@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launchChromium } from '../packages/likeness/test/helpers/browser.ts';
-import { pairOffsets, SYNC_PROBE } from '../packages/likeness/test/helpers/sync-probe.ts';
+import { pairBeeps, pairOffsets, SYNC_PROBE } from '../packages/likeness/test/helpers/sync-probe.ts';
 import { BENCH_KEY, startBenchServer } from './lib/bench-server.ts';
-import { pct } from './lib/stats.ts';
+import { farthestFromZero, mean, pct } from './lib/stats.ts';
 import { startViewerProcess } from './lib/viewers.ts';
 
 const KEY = BENCH_KEY;
@@ -24,8 +24,8 @@ const r1 = (v: number) => Math.round(v * 10) / 10;
 const short = process.argv.includes('--short'); // 15 s instead of 60 s, 8 utterances instead of 20
 /** The A/V offset is reported for the session's first seconds and after them. */
 const EARLY_S = 20;
-const mean = (xs: number[]) => (xs.length ? r1(xs.reduce((s, x) => s + x, 0) / xs.length) : null);
-const worst = (xs: number[]) => r1(xs.reduce((m, x) => (Math.abs(x) > Math.abs(m) ? x : m), 0));
+const meanMs = (xs: number[]) => r1(mean(xs));
+const worstMs = (xs: number[]) => r1(farthestFromZero(xs));
 
 function startServer() {
   const port = 19000 + Math.floor(Math.random() * 2000);
@@ -120,18 +120,17 @@ try {
   const jitterMs = (delay: number, emitted: number) => r1((delay / Math.max(1, emitted)) * 1000);
   // Beeps timed on the audio thread (an AudioWorklet, mapped to when the device plays them) and, as a
   // cross-check, on the main thread (a ScriptProcessor's event, which runs a few ms late).
-  const beepsAt = probe.beepsWorklet.filter((x) => x > tStart);
-  const offsets = pairOffsets(
+  const pairs = pairBeeps(
     probe.white.filter((x) => x > tStart),
-    beepsAt,
+    probe.beepsWorklet.filter((x) => x > tStart),
   );
+  const offsets = pairs.map((p) => p.offset);
   const mainThread = pairOffsets(
     probe.white.filter((x) => x > tStart),
     probe.beeps.filter((x) => x > tStart),
   );
-  const paired = beepsAt.filter((b) => probe.white.some((w) => Math.abs(w - b) < 400));
-  const early = offsets.filter((_, i) => paired[i]! - connectedAt < EARLY_S * 1000);
-  const later = offsets.filter((_, i) => paired[i]! - connectedAt >= EARLY_S * 1000);
+  const early = pairs.filter((p) => p.at - connectedAt < EARLY_S * 1000).map((p) => p.offset);
+  const later = pairs.filter((p) => p.at - connectedAt >= EARLY_S * 1000).map((p) => p.offset);
   const frames = after.framesDecoded - before.framesDecoded;
   const n = frames - 1;
   const meanDelay = (after.totalInterFrameDelay - before.totalInterFrameDelay) / n;
@@ -141,19 +140,19 @@ try {
   result.av_offset_ms = {
     seconds,
     beeps_paired: offsets.length,
-    mean: mean(offsets),
-    worst: worst(offsets),
+    mean: meanMs(offsets),
+    worst: worstMs(offsets),
     // A browser's lip-sync starts only after two audio RTCP sender reports (~5 s apart): the first seconds of a
     // session run on the order the two tracks arrive in.
-    [`first_${EARLY_S}_s_of_session`]: { mean: mean(early), worst: worst(early), n: early.length },
-    [`after_${EARLY_S}_s`]: { mean: mean(later), worst: worst(later), n: later.length },
-    main_thread_probe: { mean: mean(mainThread), worst: worst(mainThread) },
+    [`first_${EARLY_S}_s_of_session`]: { mean: meanMs(early), worst: worstMs(early), n: early.length },
+    [`after_${EARLY_S}_s`]: { mean: meanMs(later), worst: worstMs(later), n: later.length },
+    main_thread_probe: { mean: meanMs(mainThread), worst: worstMs(mainThread) },
     sign: '+ = picture after sound',
     target: '+-40',
     // The beep counts as heard after the page's audio output latency as WebAudio reports it; without that
     // term the offset is what reaches the page (the two tracks as the receiver's lip-sync delivers them).
     audio_output_latency_ms: r1(probe.outputMs),
-    mean_at_arrival_in_page: r1((mean(mainThread) ?? 0) + probe.outputMs),
+    mean_at_arrival_in_page: r1(mean(mainThread) + probe.outputMs),
     receiver_jitter_buffer_ms: {
       audio: jitterMs(
         after.audioJitterBufferDelay - before.audioJitterBufferDelay,

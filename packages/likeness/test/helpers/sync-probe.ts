@@ -71,12 +71,21 @@ export const SYNC_PROBE = `(() => {
   });
 })()`;
 
-/** Pairs each beep with the first white frame near it; offset > 0 means the picture came after the sound. */
-export function pairOffsets(white: number[], beeps: number[], windowMs = 400): number[] {
-  const out: number[] = [];
+/** Pairs each beep with the first white frame near it: when it was heard, and the offset (> 0: picture after sound). */
+export function pairBeeps(
+  white: number[],
+  beeps: number[],
+  windowMs = 400,
+): { at: number; offset: number }[] {
+  const out: { at: number; offset: number }[] = [];
   for (const b of beeps) {
     const w = white.find((x) => Math.abs(x - b) < windowMs);
-    if (w !== undefined) out.push(w - b);
+    if (w !== undefined) out.push({ at: b, offset: w - b });
   }
   return out;
+}
+
+/** The offsets alone; > 0 means the picture came after the sound. */
+export function pairOffsets(white: number[], beeps: number[], windowMs = 400): number[] {
+  return pairBeeps(white, beeps, windowMs).map((p) => p.offset);
 }
