@@ -53,6 +53,8 @@ interface Utterance {
   id: string;
   /** performance.now() when it was queued. */
   queuedAt: number;
+  /** performance.now() when its first audio was in hand (synthesised). */
+  firstAudioAt?: number;
   text: string;
   /** Its own mood: the face takes it while it plays, then returns to the session's. */
   mood?: Mood | undefined;
@@ -88,6 +90,8 @@ export type MediaEvent =
       utterance_id: string;
       /** From the speak (or reply clause) to its first sample going out. */
       queued_ms: number;
+      /** Of which: until its first audio was synthesised (the rest waited for the audio clock's next tick). */
+      first_audio_ms: number;
     }
   | {
       type: 'utterance.finished';
@@ -125,7 +129,12 @@ export type Synthesizer = (
   text: string,
   voice: VoiceRef,
   signal: AbortSignal,
-  delivery?: { mood?: Mood | undefined; rate?: number | undefined },
+  delivery?: {
+    mood?: Mood | undefined;
+    rate?: number | undefined;
+    /** More text follows in the same utterance (speech-service.ts `continues`). */
+    continues?: boolean;
+  },
 ) => AsyncIterable<Chunk>;
 
 export function speechSynthesizer(speech: SpeechService): Synthesizer {
@@ -265,6 +274,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
         for await (const chunk of source(u.abort.signal)) {
           if (u.abort.signal.aborted) break;
           u.chunks.push(chunk);
+          u.firstAudioAt ??= performance.now();
           u.received += chunk.samples.length;
           while (u.received - u.played > SYNTHESIS_AHEAD_SAMPLES && !u.abort.signal.aborted && !this.closed)
             await new Promise((r) => setTimeout(r, 100));
@@ -490,6 +500,7 @@ export class RealtimeMediaSession extends EventEmitter<{ event: [MediaEvent] }> 
           type: 'utterance.started',
           utterance_id: u.id,
           queued_ms: Math.round(performance.now() - u.queuedAt),
+          first_audio_ms: Math.round((u.firstAudioAt ?? performance.now()) - u.queuedAt),
         });
       }
       if (u.chunkOffset === 0) {

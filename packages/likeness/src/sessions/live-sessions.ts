@@ -277,7 +277,8 @@ export class LiveSessions {
             const both = AbortSignal.any([signal, utteranceSignal]);
             for await (const piece of pieces) {
               if (both.aborted) return;
-              for await (const chunk of synthesize(piece, opts.voice, both)) {
+              // Each piece is a clause or sentence of one reply: it ends with the pause its ending calls for.
+              for await (const chunk of synthesize(piece, opts.voice, both, { continues: true })) {
                 firstAudioMs ??= performance.now() - started;
                 samples += chunk.samples.length;
                 yield chunk;

@@ -4,6 +4,7 @@ import os from 'node:os';
 import { after, describe, it } from 'node:test';
 import { Problem } from '../errors.ts';
 import { FliteEngine, parsePhoneTimings } from './flite-engine.ts';
+import { KEEP_TAIL_MID_SENTENCE_MS, KEEP_TAIL_MS } from './silence.ts';
 import { SpeechService } from './speech-service.ts';
 
 describe('Flite engine', () => {
@@ -28,6 +29,29 @@ describe('Flite engine', () => {
       for (let i = 1; i < r.phonemes.length; i++) assert.equal(r.phonemes[i]!.start, r.phonemes[i - 1]!.end);
       assert.ok(r.phonemes.at(-1)!.end <= duration + 1e-9);
       assert.ok(duration - r.phonemes.at(-1)!.end < 0.15, `${voice}: phonemes cover the audio`);
+    }
+  });
+
+  it('starts on the first word and stops after a breath, not on the hiss Flite fills its pauses with', async () => {
+    // Flite's opening pause is up to 215 ms of hiss between -50 and -40 dBFS (these two sentences, voice awb):
+    // silence to a listener, but above a plain silence threshold.
+    const audible = 328; // -40 dBFS
+    for (const text of ['Every piece was cut by hand.', 'It chimes on the hour and the half.']) {
+      const r = await flite.speak(text, 'awb');
+      const ms = (n: number) => (n / r.sampleRate) * 1000;
+      const first = r.samples.findIndex((v) => Math.abs(v) >= audible);
+      assert.ok(ms(first) <= 30, `${text}: first audible sample at ${ms(first)} ms`);
+      const word = r.phonemes.find((p) => p.phoneme !== 'pau')!;
+      assert.ok(word.start * 1000 <= 30, `${text}: the phonemes moved with the audio (${word.start} s)`);
+      let last = r.samples.length - 1;
+      while (Math.abs(r.samples[last]!) < audible) last--;
+      const tail = ms(r.samples.length - 1 - last);
+      assert.ok(tail <= KEEP_TAIL_MS + 20, `${text}: ${tail} ms after the last audible sample`);
+      const cut = await flite.speak(text, 'awb', undefined, false, KEEP_TAIL_MID_SENTENCE_MS);
+      let cutLast = cut.samples.length - 1;
+      while (Math.abs(cut.samples[cutLast]!) < audible) cutLast--;
+      const cutTail = ms(cut.samples.length - 1 - cutLast);
+      assert.ok(cutTail <= KEEP_TAIL_MID_SENTENCE_MS + 20, `${text}: mid-sentence tail ${cutTail} ms`);
     }
   });
 

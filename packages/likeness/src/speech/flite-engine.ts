@@ -71,6 +71,7 @@ export class FliteEngine implements SpeechEngine {
     voiceId: string,
     signal?: AbortSignal,
     urgent = false,
+    tailMs?: number,
   ): Promise<{ samples: Int16Array; sampleRate: number; phonemes: TimedPhoneme[] }> {
     if (!FLITE_VOICES.some((v) => v.id === voiceId)) {
       throw new Problem('unknown-voice', `Flite has no voice "${voiceId}".`);
@@ -91,10 +92,16 @@ export class FliteEngine implements SpeechEngine {
       });
     }
     const durationS = reply.samples.length / reply.sampleRate;
-    // Flite starts every sentence with ~290 ms of silence: trimmed, and the phoneme times moved with it.
-    const { samples, trimmedLeadS } = trimSilence(reply.samples, reply.sampleRate);
+    const timed = parsePhoneTimings(reply.timings, durationS);
+    // Flite starts every sentence with a pause (50-290 ms) and ends it with one, both filled with a faint hiss:
+    // trimmed to its first and last phones that are not pauses, and the phoneme times moved with it.
+    const speech = timed.filter((p) => p.phoneme !== 'pau');
+    const { samples, trimmedLeadS } = trimSilence(reply.samples, reply.sampleRate, {
+      ...(speech.length ? { speechStartS: speech[0]!.start, speechEndS: speech.at(-1)!.end } : {}),
+      ...(tailMs !== undefined ? { keepTailMs: tailMs } : {}),
+    });
     const keptS = samples.length / reply.sampleRate;
-    const phonemes = parsePhoneTimings(reply.timings, durationS)
+    const phonemes = timed
       .map((p) => ({
         ...p,
         start: Math.max(0, p.start - trimmedLeadS),
@@ -111,6 +118,7 @@ export class FliteEngine implements SpeechEngine {
       request.voice.id,
       request.signal,
       request.urgent,
+      request.tailMs,
     );
     yield { samples, sampleRate, startSample: 0, phonemes, text: request.text };
   }

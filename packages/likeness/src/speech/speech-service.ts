@@ -6,6 +6,7 @@ import type { FliteEngine } from './flite-engine.ts';
 import type { KokoroEngine } from './kokoro/kokoro-engine.ts';
 import type { OpenAiSpeechEngine } from './openai-speech.ts';
 import { prefetch } from './prefetch.ts';
+import { KEEP_TAIL_MID_SENTENCE_MS, KEEP_TAIL_MS, KEEP_TAIL_SENTENCE_MS } from './silence.ts';
 import { splitForSpeech, validateSpeechText } from './text.ts';
 import type { SpeechChunk, SpeechEngine, TimedPhoneme } from './types.ts';
 import { FLITE_VOICES, KOKORO_VOICES, parseVoice, type VoiceInfo, type VoiceRef } from './voice-catalog.ts';
@@ -24,6 +25,16 @@ const MOOD_RATE: Partial<Record<Mood, number>> = {
 
 export function deliveryRate(mood: Mood | undefined, rate: number | undefined): number {
   return Math.min(2, Math.max(0.5, (rate ?? 1) * ((mood && MOOD_RATE[mood]) ?? 1)));
+}
+
+/**
+ * The pause after a piece that another follows, from how it ends: a full stop's pause after a sentence, a breath
+ * after a comma, next to none where the sentence goes on ("I built it | in my workshop").
+ */
+export function pauseAfter(piece: string): number {
+  if (/[.!?]["')\]]*$/.test(piece)) return KEEP_TAIL_SENTENCE_MS;
+  if (/[\p{L}\p{N}]$/u.test(piece)) return KEEP_TAIL_MID_SENTENCE_MS;
+  return KEEP_TAIL_MS;
 }
 
 /** What a voice preview says. */
@@ -207,6 +218,11 @@ export class SpeechService {
        * competes with the first clause for the CPU.
        */
       lookahead?: number;
+      /**
+       * More text follows in the same utterance (a reply spoken piece by piece): the last sentence ends with the
+       * pause its ending calls for, as a sentence inside one text does, not the closing breath.
+       */
+      continues?: boolean;
     } = {},
   ): AsyncGenerator<UtteranceChunk> {
     const { sentences, engine } = this.prepare(text, voice, opts);
@@ -218,6 +234,7 @@ export class SpeechService {
         voice: speaking,
         ...(speed !== 1 ? { rate: speed } : {}),
         ...(index === 0 ? { urgent: true } : {}),
+        ...(index < sentences.length - 1 || opts.continues ? { tailMs: pauseAfter(sentences[index]!) } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
     const ahead = new Map<number, ReturnType<typeof prefetch<SpeechChunk>>>();

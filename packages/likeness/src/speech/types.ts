@@ -29,6 +29,11 @@ export interface SynthesisRequest {
   rate?: number;
   /** The first piece of an utterance: nothing is playing yet, so a shared engine does it first. */
   urgent?: boolean;
+  /**
+   * Silence kept after the last sound, ms (default: a breath, silence.ts KEEP_TAIL_MS). A piece cut where the
+   * sentence goes on keeps less, so the sentence flows on instead of pausing as at a full stop.
+   */
+  tailMs?: number;
   signal?: AbortSignal;
 }
 

@@ -123,7 +123,10 @@ export class KokoroEngine implements SpeechEngine {
       const pcm = toInt16(reply.samples);
       const phonemes = timingsFromDurations(symbols.slice(from, to), reply.frames);
       // The model still breathes in before a clause and rings out after it: kept to a natural breath.
-      const { samples, trimmedLeadS } = trimSilence(pcm, KOKORO_RATE);
+      const last = to === symbols.length;
+      const { samples, trimmedLeadS } = trimSilence(pcm, KOKORO_RATE, {
+        ...(last && request.tailMs !== undefined ? { keepTailMs: request.tailMs } : {}),
+      });
       const keptS = samples.length / KOKORO_RATE;
       const offsetS = position / KOKORO_RATE;
       yield {
