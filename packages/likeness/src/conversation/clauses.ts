@@ -1,3 +1,5 @@
+import { INTERJECTION } from '../speech/text.ts';
+
 /**
  * Text deltas from a model -> pieces to speak, as early as they can be spoken well. The first piece is a short
  * clause, cut at the first of:
@@ -15,10 +17,6 @@ export interface ClauseOptions {
   /** Later pieces this long are cut at their last comma (or space). */
   maxChars?: number;
 }
-
-/** A word that can be said alone before a comma, as people do while they think: "Well, ...", "Oh, ...". */
-const INTERJECTION =
-  /^\s*(?:oh|ah|aha|well|yes|yeah|no|hmm|sure|okay|ok|hello|hi|hey|right|indeed|ooh|wow)[,\u2013\u2014]$/i;
 
 /** Words that start a phrase: the first clause may end before one. */
 const PHRASE_START = new Set(

@@ -69,8 +69,23 @@ describe('speech text', () => {
       'He fixed the old clock',
       'with a tiny screwdriver and a steady hand.',
     ]);
+    // An opening interjection is a piece by itself, as in a conversation's reply; a lone word before a comma
+    // that is not one stays with its sentence.
+    assert.deepEqual(splitForSpeech('Ah, hello there. Shall we?'), ['Ah,', 'hello there.', 'Shall we?']);
+    assert.deepEqual(splitForSpeech('Now, look at this gear.'), ['Now,', 'look at this gear.']);
+    assert.deepEqual(splitForSpeech('Gears, springs and levers.'), ['Gears, springs and levers.']);
+    // From six words, before a phrase that leaves two words or more.
+    assert.deepEqual(splitForSpeech('I built it in my workshop last winter.'), [
+      'I built it',
+      'in my workshop last winter.',
+    ]);
+    assert.deepEqual(splitForSpeech('Every piece was cut by hand.'), ['Every piece was cut', 'by hand.']);
     // Short sentences, and long ones with nowhere natural to cut, stay whole.
-    assert.deepEqual(splitForSpeech('Ah, hello there. Shall we?'), ['Ah, hello there.', 'Shall we?']);
+    assert.deepEqual(splitForSpeech('Hello there. Shall we?'), ['Hello there.', 'Shall we?']);
+    assert.deepEqual(splitForSpeech('I want to go home.'), ['I want to go home.']);
+    assert.deepEqual(splitForSpeech('The pendulum swings once a second.'), [
+      'The pendulum swings once a second.',
+    ]);
     assert.deepEqual(
       splitForSpeech('Seventeen enormous purple elephants danced gracefully across the frozen lake.'),
       ['Seventeen enormous purple elephants danced gracefully across the frozen lake.'],

@@ -84,6 +84,13 @@ export function splitSentences(text: string, maxChars = 240): string[] {
   return out;
 }
 
+/**
+ * A word said alone before a comma, as people do while they think ("Well, ...", "Oh, ..."): it may be a first
+ * piece by itself. Shared with the conversation's clause cutter, so a reply and a speak cut the same way.
+ */
+export const INTERJECTION =
+  /^\s*(?:oh|ah|aha|well|yes|yeah|no|hmm|sure|okay|ok|hello|hi|hey|right|indeed|ooh|wow|now|so)[,\u2013\u2014]$/i;
+
 /** Words a phrase can start with: a first sentence with no early comma is cut before one of them. */
 const PHRASE_START = new Set(
   'and but or so because when where while which who that to at in on by with for from about after before until if as than like'.split(
@@ -93,19 +100,23 @@ const PHRASE_START = new Set(
 
 /**
  * Pieces to synthesise one after another. The first sound waits for the first piece, so the first sentence is
- * cut short where a reader would breathe: at its first comma (or semicolon, colon) after two or more words, or,
- * in a long sentence without one, before a conjunction or preposition after three to seven words ("He fixed the
- * old clock | with a tiny screwdriver"). The rest go sentence by sentence.
+ * cut short where a reader would breathe: after an opening interjection ("Well, | that is a fine question"), at
+ * its first comma (or semicolon, colon) after two or more words, or, in a sentence of six words or more without
+ * one, before a conjunction or preposition after three to seven words, two words or more before its end ("He
+ * fixed the old clock | with a tiny screwdriver", "I built it | in my workshop last winter").
+ * The rest go sentence by sentence.
  */
 export function splitForSpeech(text: string, maxChars = 240): string[] {
   const sentences = splitSentences(text, maxChars);
   const first = sentences[0];
   if (!first) return sentences;
   const words = first.split(/\s+/);
-  const comma = words.findIndex((w, i) => i >= 1 && i < words.length - 2 && /[,;:]$/.test(w));
+  const comma = words.findIndex(
+    (w, i) => (i >= 1 || INTERJECTION.test(w)) && i < words.length - 2 && /[,;:]$/.test(w),
+  );
   let cut = comma >= 0 && comma <= 9 ? comma + 1 : -1;
-  if (cut < 0 && words.length > 9) {
-    for (let i = 7; i >= 3; i--) {
+  if (cut < 0 && words.length >= 6) {
+    for (let i = Math.min(7, words.length - 2); i >= 3; i--) {
       if (PHRASE_START.has(words[i]!.toLowerCase())) {
         cut = i;
         break;
