@@ -9,7 +9,10 @@
  *      the server's RSS with the neural voice loaded (server and engine processes).
  * Targets: first sound p50 <= 450 ms neural, <= 200 ms Flite; RTF <= 0.35; MP4 >= 3x realtime; leading silence
  * <= 60 ms; WER <= 10 %; 4 sessions: 0 underruns, 25 fps; RSS <= 1.2 GB.
- * `--quick` does fewer utterances and shorter windows.
+ * The first sound is broken down: the server (speak to its first audio tick, of which synthesis), and the way
+ * out (that tick to the page hearing it). Half the browser lines open with an interjection, half do not.
+ * `--quick` does fewer utterances and shorter windows; `--only <part>`, `--flite-only` and `--lines` narrow it
+ * down for trying a setting.
  */
 /// <reference lib="dom" />
 import fs from 'node:fs';
@@ -32,6 +35,10 @@ import { startViewerProcess } from './lib/viewers.ts';
 const quick = process.argv.includes('--quick');
 /** `--only browser|mp4|sessions|engines`: one part (for trying a setting). */
 const only = process.argv[process.argv.indexOf('--only') + 1];
+/** `--flite-only`: the browser part speaks Flite only (the neural voice takes seconds a line on 2 cores). */
+const fliteOnly = process.argv.includes('--flite-only');
+/** `--lines`: the browser part prints each line's timings and the browser's audio jitter buffer meanwhile. */
+const lineByLine = process.argv.includes('--lines');
 const part = (name: string) => !process.argv.includes('--only') || only === name;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r0 = (v: number) => Math.round(v);
@@ -48,6 +55,29 @@ const SENTENCES = [
   'Please remember to bring your umbrella, it looks like rain.',
   'Reading a good book by the fire is my favourite way to spend an evening.',
 ].slice(0, quick ? 4 : 8);
+
+interface JitterBuffer {
+  /** Seconds, summed over every sample the jitter buffer emitted. */
+  delay: number;
+  target: number;
+  emitted: number;
+}
+
+/** The page's received audio: Chromium's jitter buffer counters (getStats), to difference between two lines. */
+function audioJitterBuffer(page: import('playwright-core').Page): Promise<JitterBuffer> {
+  return page.evaluate(async () => {
+    const stats = await (window as unknown as { mic: { pc: RTCPeerConnection } }).mic.pc.getStats();
+    const out = { delay: 0, target: 0, emitted: 0 };
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') {
+        out.delay = r.jitterBufferDelay ?? 0;
+        out.target = r.jitterBufferTargetDelay ?? 0;
+        out.emitted = r.jitterBufferEmittedCount ?? 0;
+      }
+    });
+    return out;
+  });
+}
 
 const result: Record<string, unknown> = {
   machine: { cpus: os.availableParallelism(), node: process.version },
@@ -84,8 +114,10 @@ if (part('engines')) {
       for await (const c of speech.stream(text, voice)) {
         if (!parts.length) {
           firstMs = performance.now() - t0;
+          // To the first audible sample (-40 dBFS), not the trimmer's own silence level (-50 dBFS): a faint
+          // hiss between the two is still silence to a listener.
           let i = 0;
-          while (i < c.samples.length && Math.abs(c.samples[i]!) < 100) i++;
+          while (i < c.samples.length && Math.abs(c.samples[i]!) < 328) i++;
           lead.push((i / c.sampleRate) * 1000);
         }
         rate = c.sampleRate;
@@ -156,6 +188,8 @@ try {
       const mic = await openMicPage(page, base, s.id, BENCH_KEY);
       const events = followEvents(`${base}/v1/sessions/${s.id}/events`, BENCH_KEY);
       await sleep(1500);
+      // Half the lines open with an interjection, which is a first piece of its own (as a reply's "Well," is);
+      // the other half are short sentences spoken whole, so the first sound waits for the whole sentence.
       const lines = [
         'Ah, hello there.',
         'Right, shall we begin?',
@@ -163,14 +197,30 @@ try {
         'Now, look at this gear.',
         'Yes, it turns once a minute.',
         'Of course, take your time.',
+        'The gears inside are made of brass.',
+        'This clock has kept time for a century.',
+        'I built it in my workshop last winter.',
+        'Every piece was cut by hand.',
+        'It chimes on the hour and the half.',
+        'The pendulum swings once a second.',
       ];
-      const firstSound: Record<string, number[]> = { neural: [], flite: [] };
+      const opensWithInterjection = (text: string) => /^\w+,/.test(text) || text.startsWith('Of course,');
+      /** Milliseconds per measure, per voice kind (and per opening, for the first sound). */
+      const series: Record<string, Record<string, number[]>> = {};
+      const add = (measure: string, key: string, v: number) => {
+        const byKey = series[measure] ?? {};
+        series[measure] = byKey;
+        byKey[key] = [...(byKey[key] ?? []), v];
+      };
+      let lastJb: JitterBuffer | undefined;
       const rounds = quick ? 1 : 2;
       for (let round = 0; round < rounds; round++)
-        for (const [kind, voice] of [
-          ['neural', undefined],
-          ['flite', 'flite:awb'],
-        ] as const) {
+        for (const [kind, voice] of (
+          [
+            ['neural', undefined],
+            ['flite', 'flite:awb'],
+          ] as const
+        ).filter(([kind]) => !fliteOnly || kind === 'flite')) {
           for (const text of lines) {
             const t0 = await page.evaluate(
               async ({ base, id, key, text, voice }) => {
@@ -197,21 +247,68 @@ try {
             )
               await sleep(20);
             await sleep(700);
-            const at = (await mic.loudness()).loudSince.at(-1);
-            if (at != null) firstSound[kind]!.push(at - t0);
-            else console.error(`[voice] no sound heard for "${text}" (${kind})`);
+            // The newest start is this line's (the last one was heard out before it was sent).
+            const startedEvent = events.events.findLast((e) => e.event === 'utterance.started');
+            const queuedEvent = events.events.findLast((e) => e.event === 'utterance.queued');
+            const started = startedEvent?.data as { queued_ms?: number; first_audio_ms?: number } | undefined;
+            if (started?.queued_ms != null) add('at_server', kind, started.queued_ms);
+            if (started?.first_audio_ms != null) add('synthesised', kind, started.first_audio_ms);
+            const heard = await mic.loudness();
+            const loud = heard.loudSince.at(-1);
+            const audible = heard.audibleSince.at(-1);
+            if (loud == null || audible == null) {
+              console.error(`[voice] no sound heard for "${text}" (${kind})`);
+              continue;
+            }
+            add('first_sound', kind, loud - t0);
+            add(
+              'first_sound',
+              `${kind}_${opensWithInterjection(text) ? 'interjection' : 'whole_sentence'}`,
+              loud - t0,
+            );
+            add('first_audible', kind, audible - t0);
+            if (lineByLine) {
+              const jb = await audioJitterBuffer(page);
+              const since = (k: 'delay' | 'target') =>
+                r0(((jb[k] - (lastJb?.[k] ?? 0)) / (jb.emitted - (lastJb?.emitted ?? 0))) * 1000);
+              const seen = (e: { at: number } | undefined) =>
+                e ? r0(performance.timeOrigin + e.at - (heard.timeOrigin + t0)) : '-';
+              console.error(
+                `[voice] ${kind} "${text}": queued seen here at ${seen(queuedEvent)}, started at ${seen(startedEvent)}, audible at ${r0(audible - t0)}, loud at ${r0(loud - t0)}; browser audio jitter buffer ${since('delay')} ms (target ${since('target')})`,
+              );
+              lastJb = jb;
+            }
+            // The first tick (its event, seen here a little after) to the page hearing it: both on the epoch.
+            if (startedEvent)
+              add(
+                'tick_to_heard',
+                kind,
+                heard.timeOrigin + loud - (performance.timeOrigin + startedEvent.at),
+              );
           }
         }
+      result.browser_receive = await mic.receiveStats();
       events.close();
       await mic.close();
       await api('DELETE', `/v1/sessions/${s.id}`);
-      result.speak_to_first_sound_at_browser_ms = Object.fromEntries(
-        Object.entries(firstSound).map(([k, v]) => [
-          k,
-          { p50: r0(pct(v, 0.5)), p95: r0(pct(v, 0.95)), n: v.length },
-        ]),
-      );
-      console.error(`[voice] first sound: ${JSON.stringify(result.speak_to_first_sound_at_browser_ms)}`);
+      const summary = (measure: string) =>
+        Object.fromEntries(
+          Object.entries(series[measure] ?? {}).map(([k, v]) => [
+            k,
+            { p50: r0(pct(v, 0.5)), p95: r0(pct(v, 0.95)), n: v.length },
+          ]),
+        );
+      // Loud (a peak over -26 dBFS) is the first sound; audible (-40 dBFS) is the same or a few ms sooner, later
+      // only on soft onsets ("This"). Broken down: the server (request to first audio tick, of which synthesis),
+      // then the way out (that tick to the page hearing it: Opus packet, browser jitter buffer, audio pipeline);
+      // the rest is the request's way in (page to server, about 10-30 ms).
+      result.speak_to_first_sound_at_browser_ms = summary('first_sound');
+      result.speak_to_first_audible_at_browser_ms = summary('first_audible');
+      result.speak_to_first_audio_tick_at_server_ms = summary('at_server');
+      result.speak_to_first_audio_synthesised_at_server_ms = summary('synthesised');
+      result.first_audio_tick_to_heard_ms = summary('tick_to_heard');
+      for (const measure of ['first_sound', 'at_server', 'synthesised', 'tick_to_heard'])
+        console.error(`[voice] ${measure}: ${JSON.stringify(summary(measure))}`);
     } finally {
       await close();
     }
