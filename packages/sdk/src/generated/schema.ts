@@ -307,7 +307,7 @@ export interface paths {
         };
         /**
          * Server-Sent Events: utterance.queued/started/finished, session.state, metrics; user.transcript, reply.delta, reply.finished, reply.failed
-         * @description utterance.finished comes exactly once per utterance with {playback_position_ms, interrupted}, counted from audio actually sent. A message (POST /messages) shows as user.transcript, then reply.delta as the reply is written, then reply.finished {text (what was said aloud), interrupted, utterance_id, metrics} or reply.failed {problem}. A microphone adds user.started_speaking, user.transcript partials, user.ignored, user.barge_in, and reply.held / reply.resumed (speech over the answer holds it; a backchannel lets it go on). Browsers may pass the session token as ?token=.
+         * @description utterance.started carries {queued_ms (from the speak to its first sample sent), first_audio_ms (of which, synthesis)}. utterance.finished comes exactly once per utterance with {playback_position_ms, interrupted}, counted from audio actually sent. A message (POST /messages) shows as user.transcript, then reply.delta as the reply is written, then reply.finished {text (what was said aloud), interrupted, utterance_id, metrics} or reply.failed {problem}. A microphone adds user.started_speaking, user.transcript partials, user.ignored, user.barge_in, and reply.held / reply.resumed (speech over the answer holds it; a backchannel lets it go on). Browsers may pass the session token as ?token=.
          */
         get: operations["sessionEvents"];
         put?: never;
