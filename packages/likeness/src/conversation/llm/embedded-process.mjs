@@ -3,7 +3,8 @@
 // time; the context keeps its evaluated tokens, so a reply whose prompt starts like the last one (the same
 // character's persona) evaluates only what is new. Plain JS so the process starts without a TypeScript loader.
 //   request  {id, messages: [{role, content}], maxTokens, temperature}
-//   answers  {id, partial: "text"} ... then {id, text, promptTokens, readTokens} or {id, error}
+//   answers  {id, partial: {promptTokens, readTokens}}, {id, partial: "text"} ... then
+//            {id, text, promptTokens, readTokens} or {id, error}
 //            (readTokens: the prompt's tokens that were not already in the context)
 //   {cancel: id} stops that reply early (it then answers with what it has).
 //   {hint: {prefill: messages}} reads those messages into the context while no reply waits (see prefill).
@@ -49,6 +50,8 @@ async function reply({ id, messages, maxTokens, temperature }) {
   try {
     const prompt = promptTokens(messages, true);
     const readTokens = prompt.length - inContext(prompt);
+    // Known before the first token: sent now, as a reply cut short (enough sentences said) never gets the last.
+    process.send({ id, partial: { promptTokens: prompt.length, readTokens } });
     let text = '';
     const res = await chat.generateResponse(history(messages), {
       maxTokens: maxTokens ?? 120,

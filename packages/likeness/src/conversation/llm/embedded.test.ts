@@ -33,6 +33,13 @@ describe('embedded language model', () => {
     assert.ok(performance.now() - started < 10_000);
   });
 
+  it('reports the prompt usage even when the reply is cut short', async () => {
+    // A reply stops being read once it has enough sentences: its usage must not wait for the model's last word.
+    let u: PromptUsage | undefined;
+    for await (const _ of model.chat(messages, { maxTokens: 60, onUsage: (x) => (u = x) })) break;
+    assert.ok(u && u.promptTokens > 10 && u.readTokens <= u.promptTokens, JSON.stringify(u));
+  });
+
   it('reads a prepared prompt ahead, so the reply reads only what is new', async () => {
     const persona = {
       role: 'system' as const,

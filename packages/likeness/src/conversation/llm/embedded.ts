@@ -95,21 +95,18 @@ export class EmbeddedModel implements LanguageModel {
 
   async *chat(messages: ChatMessage[], opts: ChatOptions = {}): AsyncIterable<string> {
     try {
-      yield* this.pool.stream<string>(
+      // The process sends the prompt's usage first (an object), then the text as it is written.
+      for await (const part of this.pool.stream<string | PromptUsage>(
         {
           messages,
           ...(opts.maxTokens ? { maxTokens: opts.maxTokens } : {}),
           ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
         },
         opts.signal,
-        (reply) => {
-          if (reply.promptTokens !== undefined && reply.readTokens !== undefined)
-            opts.onUsage?.({
-              promptTokens: reply.promptTokens,
-              readTokens: reply.readTokens,
-            } satisfies PromptUsage);
-        },
-      );
+      )) {
+        if (typeof part === 'string') yield part;
+        else opts.onUsage?.({ promptTokens: part.promptTokens, readTokens: part.readTokens });
+      }
     } catch (err) {
       if (opts.signal?.aborted) return;
       const failure = err as EngineFailure;
