@@ -101,6 +101,7 @@ describe('hardening', () => {
     });
     const pool = t.server.services.speech.flitePool;
     const pids = pool.pids;
+    const requested = pool.stats.requests;
     const pending = call(t, 'POST', `/v1/sessions/${s.id}/generate`, {
       json: {
         text: 'This sentence is long enough to keep the engine busy for a while, and then a little more. '.repeat(
@@ -108,7 +109,9 @@ describe('hardening', () => {
         ),
       },
     });
-    await sleep(60);
+    // Killed once synthesis has begun (a request handed to a process), not after a fixed wait: on a loaded
+    // machine 60 ms could pass before the render reached the engine, which then restarted in time to succeed.
+    while (pool.stats.requests === requested) await sleep(2);
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     const failed = await pending;
     assert.equal(failed.status, 502);
