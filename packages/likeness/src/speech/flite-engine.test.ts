@@ -47,7 +47,7 @@ describe('Flite engine', () => {
       while (Math.abs(r.samples[last]!) < audible) last--;
       const tail = ms(r.samples.length - 1 - last);
       assert.ok(tail <= KEEP_TAIL_MS + 20, `${text}: ${tail} ms after the last audible sample`);
-      const cut = await flite.speak(text, 'awb', undefined, false, KEEP_TAIL_MID_SENTENCE_MS);
+      const cut = await flite.speak(text, 'awb', { tailMs: KEEP_TAIL_MID_SENTENCE_MS });
       let cutLast = cut.samples.length - 1;
       while (Math.abs(cut.samples[cutLast]!) < audible) cutLast--;
       const cutTail = ms(cut.samples.length - 1 - cutLast);
@@ -122,9 +122,7 @@ describe('Flite engine', () => {
       await engine.speak('Warm up.', 'slt');
       const order: string[] = [];
       const say = (name: string, urgent = false) =>
-        engine
-          .speak(`This is the sentence called ${name}.`, 'slt', undefined, urgent)
-          .then(() => order.push(name));
+        engine.speak(`This is the sentence called ${name}.`, 'slt', { urgent }).then(() => order.push(name));
       // One process: "a" runs at once, the rest wait; the urgent ones overtake the waiting ones, in their order.
       await Promise.all([say('a'), say('b'), say('c'), say('first', true), say('second', true)]);
       assert.deepEqual(order, ['a', 'first', 'second', 'b', 'c']);
@@ -142,7 +140,7 @@ describe('Flite engine', () => {
       assert.equal(os.getPriority(lane), os.getPriority(0), 'the lane runs at the server priority');
       const order: string[] = [];
       const say = (name: string, text: string, urgent = false) =>
-        engine.speak(text, 'slt', undefined, urgent).then(() => order.push(name));
+        engine.speak(text, 'slt', { urgent }).then(() => order.push(name));
       const long = 'This sentence is long, so that the process is busy for a while. '.repeat(6);
       // "a" (long) takes the normal process and "b" (short) waits for it. The urgent one runs on the lane at
       // once; had the lane taken "b" once free, "b" would end before "a".

@@ -69,10 +69,13 @@ export class FliteEngine implements SpeechEngine {
   async speak(
     text: string,
     voiceId: string,
-    signal?: AbortSignal,
-    urgent = false,
-    tailMs?: number,
+    opts: {
+      signal?: AbortSignal | undefined;
+      urgent?: boolean | undefined;
+      tailMs?: number | undefined;
+    } = {},
   ): Promise<{ samples: Int16Array; sampleRate: number; phonemes: TimedPhoneme[] }> {
+    const { signal, urgent = false, tailMs } = opts;
     if (!FLITE_VOICES.some((v) => v.id === voiceId)) {
       throw new Problem('unknown-voice', `Flite has no voice "${voiceId}".`);
     }
@@ -113,13 +116,11 @@ export class FliteEngine implements SpeechEngine {
 
   async *synthesize(request: SynthesisRequest): AsyncIterable<SpeechChunk> {
     // The caller splits text into sentences; one chunk per call keeps this engine simple.
-    const { samples, sampleRate, phonemes } = await this.speak(
-      request.text,
-      request.voice.id,
-      request.signal,
-      request.urgent,
-      request.tailMs,
-    );
+    const { samples, sampleRate, phonemes } = await this.speak(request.text, request.voice.id, {
+      signal: request.signal,
+      urgent: request.urgent,
+      tailMs: request.tailMs,
+    });
     yield { samples, sampleRate, startSample: 0, phonemes, text: request.text };
   }
 

@@ -1,17 +1,17 @@
 /**
  * Engines pad their output with silence (Flite: about 290 ms before the first sound), which is pure latency
- * before a live answer and uneven pauses between sentences. Trimmed to a natural breath: the pauses between
- * sentences become the speech's own prosody, not engine padding.
+ * before a live answer and uneven pauses between sentences. It is trimmed, and the pauses between pieces become
+ * prosody: the silence kept after a piece's last sound is set by how the piece ends (a breath at a comma and
+ * after the last piece, longer at a full stop, next to none mid-sentence), padded with digital silence when the
+ * engine stopped sooner.
  */
+
 /**
- * Silence kept after the last sound is the pause before what follows, set by where the piece ends (a breath at
- * a comma and after the last piece, longer at a full stop, next to none mid-sentence) and padded with digital
- * silence when the engine stopped sooner.
- *
  * Before the first sound: enough not to start on a click. Anything longer is latency before a live answer (the
- * first audible sample goes out this much later), and the tail already gives each sentence its breath.
+ * first audible sample goes out this much later).
  */
 export const KEEP_LEAD_MS = 10;
+/** After a clause or the last piece: a breath. */
 export const KEEP_TAIL_MS = 120;
 /** After a piece cut mid-sentence (no punctuation): the next piece follows as the next word would. */
 export const KEEP_TAIL_MID_SENTENCE_MS = 30;
