@@ -47,6 +47,11 @@ export interface EnginePoolOptions {
    * object per line on the descriptor in NODE_CHANNEL_FD. Default: Node, with structured-clone messages.
    */
   runtime?: { execPath: string; execArgv?: string[] };
+  /**
+   * The process reads `{cancel: id}` while it works and gives up that request early: an aborted request
+   * then stops holding the process. (Streaming requests are always sent it.)
+   */
+  cancellable?: boolean;
   onEvent?: (event: EnginePoolEvent) => void;
 }
 
@@ -112,7 +117,8 @@ export class EnginePool<Req extends object, Res> {
   private failedStarts = 0;
   /** The latest hint given while no process was ready: delivered to the first that is. */
   private pendingHint: object | undefined;
-  readonly stats = { requests: 0, crashes: 0, timeouts: 0, restarts: 0 };
+  /** `cancelled`: requests a process gave up because they were aborted (`cancellable` engines). */
+  readonly stats = { requests: 0, crashes: 0, timeouts: 0, restarts: 0, cancelled: 0 };
   private readonly opts: Required<Omit<EnginePoolOptions, 'onEvent' | 'env' | 'runtime'>> &
     Pick<EnginePoolOptions, 'onEvent' | 'env' | 'runtime'>;
 
@@ -125,6 +131,7 @@ export class EnginePool<Req extends object, Res> {
       maxHeapMb: 512,
       niceness: 5,
       urgentLanes: 0,
+      cancellable: false,
       ...opts,
     };
   }
@@ -261,9 +268,10 @@ export class EnginePool<Req extends object, Res> {
             this.holdLoop();
             return;
           }
-          // Running: a streaming engine is asked to stop; a short one finishes and its answer is dropped.
+          // Running: a streaming or cancellable engine is asked to stop; another finishes, its answer dropped.
           const slot = [...this.slots].find((s) => s.job === job);
-          if (slot && job.onPartial) slot.child.send({ cancel: job.id }, () => undefined);
+          if (slot && (job.onPartial || this.opts.cancellable))
+            slot.child.send({ cancel: job.id }, () => undefined);
           reject(new EngineFailure('aborted', 'aborted'));
         };
         signal.addEventListener('abort', job.onAbort, { once: true });
@@ -364,6 +372,7 @@ export class EnginePool<Req extends object, Res> {
         clearTimeout(slot.timer);
         slot.job = undefined;
         slot.served++;
+        if (msg.error === 'cancelled') this.stats.cancelled++;
         if (msg.error !== undefined) this.settle(job, new EngineFailure('failed', msg.error));
         else this.settle(job, undefined, msg);
         if (slot.served >= this.opts.maxRequestsPerProcess) this.retire(slot);

@@ -48,6 +48,19 @@ describe('embedded recogniser', () => {
     );
   });
 
+  it('an aborted recognition is given up in the process, which goes straight on to the next one', async () => {
+    const sentence = await spokenSentence('The river runs past the old mill and under the stone bridge.');
+    const long = new Int16Array(sentence.length * 8); // ~25 s: its encoding alone takes a while
+    for (let i = 0; i < 8; i++) long.set(sentence, i * sentence.length);
+    const abort = new AbortController();
+    const aborted = stt.recognize(long, { signal: abort.signal });
+    setTimeout(() => abort.abort(), 100);
+    await assert.rejects(aborted, (e) => e instanceof RecognitionFailure && e.kind === 'aborted');
+    const t = await stt.recognize(await spokenSentence('Where is the train station?'));
+    assert.match(t.text.toLowerCase(), /train station/);
+    assert.equal(stt.pool.stats.cancelled, 1, 'the long recognition was cancelled, not finished');
+  });
+
   it('a recogniser process that dies fails that utterance only; the next one is heard', async () => {
     const speech = await spokenSentence('Can you tell me how to get to the train station?');
     await stt.recognize(new Int16Array(8000)); // running

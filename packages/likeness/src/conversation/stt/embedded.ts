@@ -48,6 +48,7 @@ export class EmbeddedRecognizer implements SpeechToText {
       timeoutMs: 20_000,
       maxQueue: 64,
       niceness: 0, // on the path from the end of the user's speech to the answer
+      cancellable: true, // a partial overtaken by the final, a pause the user spoke on: give it up
       env: {
         LIKENESS_STT_MODEL_DIR: opts.modelDir,
         LIKENESS_STT_THREADS: String(opts.threads ?? 2),

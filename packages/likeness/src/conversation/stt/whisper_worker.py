@@ -4,7 +4,8 @@ The embedded speech recogniser: Whisper base (CTranslate2 weights, int8 on the C
 Started by EnginePool (stt/embedded.ts) with Node's IPC channel in JSON mode: one JSON object per line on the
 file descriptor in NODE_CHANNEL_FD. Says {"ready": true} once the model is loaded, then answers each
 {"id", "pcm" (base64, 16-bit little-endian mono at 16 kHz), "language"?} with
-{"id", "text", "no_speech_prob", "avg_logprob", "audio_s", "encode_ms", "decode_ms"} or {"id", "error"}.
+{"id", "text", "no_speech_prob", "avg_logprob", "audio_s", "encode_ms", "decode_ms"} or {"id", "error"};
+{"cancel": id} gives that recognition up (answered {"id", "error": "cancelled"}).
 
 Why not faster-whisper's transcribe(): it always pads to a 30 s window, so a 3 s clip costs as much as 30 s
 (2.1 s against 0.35 s here). The encoder accepts a shorter window; we give it the clip plus 2.56 s of silence,
@@ -16,8 +17,10 @@ import base64
 import json
 import math
 import os
+import queue
 import re
 import sys
+import threading
 import time
 
 import numpy as np
@@ -83,6 +86,10 @@ def collapse_repeats(text):
     return " ".join(out)
 
 
+class Cancelled(Exception):
+    """The server no longer wants this recognition."""
+
+
 def send(channel, message):
     channel.write((json.dumps(message) + "\n").encode("utf-8"))
     channel.flush()
@@ -107,7 +114,7 @@ def main():
     )
     eot = token("<|endoftext|>")
 
-    def recognise(pcm, language):
+    def recognise(pcm, language, is_cancelled=lambda: False):
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         audio_s = len(audio) / SAMPLE_RATE
         frames = len(audio) // HOP
@@ -117,6 +124,8 @@ def main():
         started = time.perf_counter()
         encoded = model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=False)
         encoded_at = time.perf_counter()
+        if is_cancelled():
+            raise Cancelled()
         lang = token(f"<|{language}|>") or token("<|en|>")
         result = model.generate(
             encoded,
@@ -139,31 +148,57 @@ def main():
             "decode_ms": (time.perf_counter() - encoded_at) * 1000,
         }
 
-    with os.fdopen(channel_fd, "r+b", buffering=0) as raw:
-        reader = raw
-        writer = os.fdopen(os.dup(channel_fd), "wb")
-        # Warm the model: the first call allocates its buffers.
-        recognise(np.zeros(SAMPLE_RATE // 2, dtype="<i2").tobytes(), "en")
-        send(writer, {"ready": True})
+    # The channel is read by a thread of its own, so a cancel is seen while an utterance is being recognised:
+    # an aborted recognition (the user spoke on, a partial overtaken by the final) then stops between the
+    # encoder and the decoder, or never starts, instead of holding the process for the next one.
+    requests = queue.Queue()
+    cancelled = set()
+
+    def read_channel(reader):
         buffer = b""
         while True:
             chunk = reader.read(1 << 16)
             if not chunk:
-                return  # the server went away
+                requests.put(None)  # the server went away
+                return
             buffer += chunk
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
                 if not line.strip():
                     continue
                 message = json.loads(line)
-                if "id" not in message or "pcm" not in message:
-                    continue  # a cancel or an internal message: nothing runs in the background
-                try:
-                    reply = recognise(base64.b64decode(message["pcm"]), message.get("language") or "en")
-                    reply["id"] = message["id"]
-                except Exception as err:  # one bad request fails alone
-                    reply = {"id": message["id"], "error": f"{type(err).__name__}: {err}"}
-                send(writer, reply)
+                if "cancel" in message:
+                    cancelled.add(message["cancel"])
+                elif "id" in message and "pcm" in message:
+                    requests.put(message)
+                # anything else (a hint): nothing runs in the background
+
+    with os.fdopen(channel_fd, "r+b", buffering=0) as raw:
+        writer = os.fdopen(os.dup(channel_fd), "wb")
+        # Warm the model: the first call allocates its buffers.
+        recognise(np.zeros(SAMPLE_RATE // 2, dtype="<i2").tobytes(), "en")
+        threading.Thread(target=read_channel, args=(raw,), daemon=True).start()
+        send(writer, {"ready": True})
+        while True:
+            message = requests.get()
+            if message is None:
+                return
+            rid = message["id"]
+            try:
+                if rid in cancelled:
+                    raise Cancelled()
+                reply = recognise(
+                    base64.b64decode(message["pcm"]),
+                    message.get("language") or "en",
+                    lambda: rid in cancelled,
+                )
+                reply["id"] = rid
+            except Cancelled:
+                reply = {"id": rid, "error": "cancelled"}
+            except Exception as err:  # one bad request fails alone
+                reply = {"id": rid, "error": f"{type(err).__name__}: {err}"}
+            cancelled.difference_update([c for c in cancelled if c <= rid])
+            send(writer, reply)
 
 
 if __name__ == "__main__":
