@@ -78,8 +78,11 @@ const START_PROB = 0.5;
 const END_PROB = 0.35;
 /** Windows above START_PROB that start speech: 64 ms, so a click or a cough's onset is not a turn. */
 const ONSET_WINDOWS = 2;
-/** Windows below END_PROB that make a pause: the final transcript starts then, while the silence lasts. */
-const PAUSE_WINDOWS = 3;
+/**
+ * Windows below END_PROB that make a pause: the final transcript starts then, while the silence lasts (64 ms).
+ * A pause the user speaks on costs little: its recognition is cancelled in the recogniser.
+ */
+const PAUSE_WINDOWS = 2;
 /** Audio kept from before the speech was detected: the first syllable's onset. */
 const PREROLL_SAMPLES = 0.3 * STT_SAMPLE_RATE;
 /** Speech shorter than this is taken for noise and never recognised. */
@@ -126,7 +129,8 @@ export class Listener {
   private bargedIn = false;
   private holding = false;
   private lastPartialWindow = 0;
-  private partialInFlight = false;
+  /** The partial transcript being recognised: given up when the final one starts. */
+  private partial: AbortController | undefined;
   /** The final recognition of the current pause, cancelled if the user speaks on. */
   private final: { abort: AbortController; result?: Transcript; ms?: number } | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
@@ -170,6 +174,7 @@ export class Listener {
 
   close(): void {
     this.closed = true;
+    this.partial?.abort();
     this.final?.abort.abort();
     clearTimeout(this.commitTimer);
   }
@@ -254,13 +259,17 @@ export class Listener {
   }
 
   private maybePartial(): void {
-    if (this.partialInFlight || this.final) return;
+    if (this.partial || this.final) return;
     if ((this.windows - this.lastPartialWindow) * WINDOW_MS < PARTIAL_EVERY_MS) return;
     this.lastPartialWindow = this.windows;
-    this.partialInFlight = true;
+    const partial = new AbortController();
+    this.partial = partial;
     const audio = concat(this.turn, this.turnSamples);
     this.opts.stt
-      .recognize(audio, { ...(this.opts.language ? { language: this.opts.language } : {}) })
+      .recognize(audio, {
+        signal: partial.signal,
+        ...(this.opts.language ? { language: this.opts.language } : {}),
+      })
       .then(
         (t) => {
           if (!this.closed && this.state === 'speech' && t.text) this.opts.events.partial(t.text);
@@ -268,7 +277,7 @@ export class Listener {
         () => undefined, // a partial that fails changes nothing: the final transcript decides
       )
       .finally(() => {
-        this.partialInFlight = false;
+        if (this.partial === partial) this.partial = undefined;
       });
   }
 
@@ -284,11 +293,14 @@ export class Listener {
       this.reset('no-speech', '');
       return;
     }
+    // A partial still being recognised would hold the recogniser the final transcript needs now.
+    this.partial?.abort();
+    this.partial = undefined;
     const abort = new AbortController();
     const final: NonNullable<Listener['final']> = { abort };
     this.final = final;
     const started = performance.now();
-    // The turn's audio up to now: the speech and the first ~100 ms of silence.
+    // The turn's audio up to now: the speech and the first ~64 ms of silence.
     this.opts.stt
       .recognize(concat(this.turn, this.turnSamples), {
         signal: abort.signal,
