@@ -62,6 +62,9 @@ export interface TurnMetrics {
   llm_prompt_tokens_read?: number;
 }
 
+/** Stands for the user's words in a prompt prepared before any are heard. */
+const UNHEARD = '…';
+
 /** Said when the model produces nothing usable: in character, and honest. */
 export const FALLBACK_LINE = 'Sorry, I lost my train of thought there. Could you say that again?';
 
@@ -113,9 +116,10 @@ export class ConversationAgent {
           facts: [...facts.filter((f) => !told.some((t) => t.key === f.key)), ...told],
           history: history.slice(-HISTORY_TURNS),
           sessionId: args.sessionId,
-          userText: args.heardSoFar?.trim() ?? '',
+          // Nothing heard yet: a placeholder still gets the user's turn opened (its header is read now, not at
+          // the turn); the placeholder itself is replaced by what the user says.
+          userText: args.heardSoFar?.trim() || UNHEARD,
         });
-        if (!args.heardSoFar?.trim()) messages.pop();
         model.prepare?.(messages);
       })
       .catch((err: Error) => this.deps.logger.debug({ err }, 'could not prepare the model'));
