@@ -320,6 +320,8 @@ export class ConversationService {
     const abort = new AbortController();
     let utteranceId: string | undefined;
     const output = await live.replyOutput(tenantId, sessionId, {
+      // Checked just now, unless a previous reply was waited for (the session may have ended meanwhile).
+      ...(previous ? {} : { authorized: session }),
       voice: character.voice,
       onUtterance: (id) => {
         utteranceId = id;
