@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type FrameParams, NEUTRAL_FRAME } from '../animation/frame-params.ts';
+import { MOUTH_TARGETS, type MouthShape, type Viseme } from '../animation/visemes.ts';
 import type { Identity } from '../registration/identity.ts';
 import type { PortraitRenderer } from './renderer.ts';
 
@@ -164,7 +165,7 @@ export class RenderPool {
         rgba: portrait.portraitPixels.slice(),
         size,
         buffer,
-        warmup: opts.warmup === false ? undefined : NEUTRAL_FRAME,
+        warmup: opts.warmup === false ? undefined : WARMUP_FRAMES,
       });
     });
     return new ThreadRenderer(size, id, thread, buffer, portrait, () => {
@@ -177,3 +178,21 @@ export class RenderPool {
     await Promise.all(this.threads.splice(0).map((t) => t.worker.terminate()));
   }
 }
+
+/**
+ * Frames drawn when a live session's renderer opens, off its clock. A cold thread draws its first frames ~10x
+ * slower, and each path through the renderer is cold until used (the sampled mouth is built on first use):
+ * warmed on a closed mouth only, the first open mouths took 30-65 ms each (2-5 warm), so a loaded thread fell
+ * two frames behind and dropped frames at the session's first words. So: the rest pose, then every mouth
+ * shape, a blink and a smile.
+ */
+const WARMUP_FRAMES: FrameParams[] = [
+  ...Array.from({ length: 10 }, () => NEUTRAL_FRAME),
+  ...(Object.entries(MOUTH_TARGETS) as [Viseme, MouthShape][]).map(([viseme, mouth]) => ({
+    ...NEUTRAL_FRAME,
+    ...mouth,
+    viseme,
+  })),
+  { ...NEUTRAL_FRAME, blink: 1 },
+  { ...NEUTRAL_FRAME, ...MOUTH_TARGETS.aa, viseme: 'aa', smile: 0.6, browRaise: 0.5 },
+];

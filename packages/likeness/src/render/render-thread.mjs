@@ -26,8 +26,8 @@ parentPort.on('message', (msg) => {
       renderer,
       slots: [new Uint8Array(msg.buffer, 0, bytes), new Uint8Array(msg.buffer, bytes, bytes)],
     });
-    // Warm the warp up (the first frames of a cold thread take ~10x longer), off the session's clock.
-    if (msg.warmup) for (let i = 0; i < 20; i++) renderer.render(msg.warmup, sessions.get(msg.id).slots[0]);
+    // Warm every path of the renderer up (see WARMUP_FRAMES in render-pool.ts), off the session's clock.
+    for (const frame of msg.warmup ?? []) renderer.render(frame, sessions.get(msg.id).slots[0]);
     parentPort.postMessage({ type: 'opened', id: msg.id });
   } else if (msg.type === 'render') {
     const s = sessions.get(msg.id);
