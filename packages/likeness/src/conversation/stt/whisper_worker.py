@@ -156,22 +156,25 @@ def main():
 
     def read_channel(reader):
         buffer = b""
-        while True:
-            chunk = reader.read(1 << 16)
-            if not chunk:
-                requests.put(None)  # the server went away
-                return
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                if not line.strip():
-                    continue
-                message = json.loads(line)
-                if "cancel" in message:
-                    cancelled.add(message["cancel"])
-                elif "id" in message and "pcm" in message:
-                    requests.put(message)
-                # anything else (a hint): nothing runs in the background
+        try:
+            while True:
+                chunk = reader.read(1 << 16)
+                if not chunk:
+                    return  # the server went away
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if not line.strip():
+                        continue
+                    message = json.loads(line)
+                    if "cancel" in message:
+                        cancelled.add(message["cancel"])
+                    elif "id" in message and "pcm" in message:
+                        requests.put(message)
+                    # anything else (a hint): nothing runs in the background
+        finally:
+            # The channel closed, or could not be read: the process ends, and the pool starts another.
+            requests.put(None)
 
     with os.fdopen(channel_fd, "r+b", buffering=0) as raw:
         writer = os.fdopen(os.dup(channel_fd), "wb")
@@ -197,7 +200,8 @@ def main():
                 reply = {"id": rid, "error": "cancelled"}
             except Exception as err:  # one bad request fails alone
                 reply = {"id": rid, "error": f"{type(err).__name__}: {err}"}
-            cancelled.difference_update([c for c in cancelled if c <= rid])
+            # list() copies the set in one step: the reader thread may add to it meanwhile.
+            cancelled.difference_update([c for c in list(cancelled) if c <= rid])
             send(writer, reply)
 
 
