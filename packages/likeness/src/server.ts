@@ -303,6 +303,13 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
   });
+  // An idle keep-alive connection is closed by the client first (fetch/undici after 4 s, browsers after more),
+  // never by the server just as the client reuses it: with Node's 5 s the two raced, and on a busy event loop
+  // (a video registration) the client's next request met a closed socket (ECONNRESET). 65 s also outlasts the
+  // usual proxies' idle timeout (60 s).
+  const http = server as unknown as { keepAliveTimeout: number; headersTimeout: number };
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   logger.info({ url, dataDir: config.dataDir, database: services.store.backend }, 'likeness listening');
