@@ -209,13 +209,20 @@ describe('realtime in the browser (WHEP)', () => {
       console.log(
         `test card A/V offsets (ms, + = video later): ${offsets.map((o) => o.toFixed(0)).join(', ')}`,
       );
+      // The player keeps the picture as late as the sound: its video playout target follows the audio buffer.
+      const sync = (await card.evaluate(
+        '({ target: window.likenessSync.target, audio: window.likenessSync.audio_ms, video: window.likenessSync.video_ms })',
+      )) as { target: number; audio: number | null; video: number | null };
+      console.log(`player: audio buffer ${sync.audio?.toFixed(0)} ms, video ${sync.video?.toFixed(0)} ms`);
+      assert.ok(sync.audio !== null && sync.video !== null, 'the player measured both buffers');
       // A loose bound for a shared machine; the bench reports the real numbers.
       assert.ok(
         offsets.every((o) => Math.abs(o) < 200),
         `offsets ${offsets.map((o) => o.toFixed(0))}`,
       );
-      await card.evaluate('window.likeness.disconnect()');
     } finally {
+      // Ended even when an assertion failed, so the next test finds no session of this one running.
+      await card.evaluate('window.likeness.disconnect()').catch(() => {});
       await card.close();
     }
   });

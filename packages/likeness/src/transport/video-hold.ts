@@ -2,7 +2,8 @@
  * Audio ticks (10 ms) a WHEP video frame waits before it is sent (VideoHold below). Without it, at Chromium, the
  * picture led the sound by ~60-70 ms until the browser's lip-sync started (it needs the audio's second RTCP sender
  * report, 5-10 s into a session) and by ~25 ms once it had settled (bench:realtime). More would push the settled
- * state past zero; the studio's player covers the rest of the early gap with a video playout target.
+ * state past zero; the studio's player covers the rest by keeping its video playout target as deep as the audio's
+ * jitter buffer (studio.html, followAudioDelay).
  */
 export const VIDEO_HOLD_TICKS = 3;
 
