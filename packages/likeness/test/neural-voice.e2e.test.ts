@@ -177,6 +177,76 @@ describe('neural voice', () => {
     assert.notEqual(pool.pids[0], pid);
   });
 
+  it('the opt-in Piper voice: listed, understood by the recogniser from the first 60 ms, with exact timings', async () => {
+    const { data } = (await (await fetch(`${t.server.url}/v1/voices`, { headers: auth })).json()) as {
+      data: Record<string, unknown>[];
+    };
+    const joe = data.find((v) => v.provider === 'piper' && v.id === 'joe')!;
+    assert.deepEqual(
+      [joe.sample_rate, joe.exact_timings, joe.available, joe.sample_url],
+      [22050, true, true, '/v1/voices/piper:joe/sample'],
+    );
+    const res = await fetch(`${t.server.url}/v1/voices/piper:joe/sample`, { headers: auth });
+    assert.equal(res.status, 200);
+    const { pcm, rate } = readWav(new Uint8Array(await res.arrayBuffer()));
+    assert.equal(rate, 22050, 'spoken by Piper, not its Flite stand-in');
+    assert.ok(leadingSilenceMs(pcm, rate) <= 60, `${leadingSilenceMs(pcm, rate)} ms before the first sound`);
+    const heard = await stt.recognize(resampleTo(pcm, rate, 16000));
+    const e = wordErrors('Hello! This is how I sound. Nice to meet you.', heard.text);
+    assert.ok(e.errors / e.words <= 0.1, `"${heard.text}" (${e.errors} of ${e.words} words wrong)`);
+    // Open-mouth visemes where the model's own durations put them are on loud audio.
+    let loudOpen = 0;
+    let open = 0;
+    for await (const chunk of t.server.services.speech.stream(
+      'Hello there, my good friend. How are you today?',
+      {
+        provider: 'piper',
+        id: 'joe',
+      },
+    )) {
+      assert.equal(chunk.visemeSource, 'phonemes');
+      const start = chunk.startSample / chunk.sampleRate;
+      for (const v of chunk.visemes) {
+        if (!OPEN_VISEMES.has(v.viseme)) continue;
+        open++;
+        const from = Math.max(0, Math.round((v.start - start) * chunk.sampleRate));
+        const to = Math.min(chunk.samples.length, Math.round((v.end - start) * chunk.sampleRate));
+        let sum = 0;
+        for (let i = from; i < to; i++) sum += chunk.samples[i]! ** 2;
+        if (Math.sqrt(sum / Math.max(1, to - from)) > 1000) loudOpen++;
+      }
+    }
+    assert.ok(open >= 8, `${open} open-mouth visemes`);
+    assert.ok(loudOpen / open >= 0.9, `${loudOpen} of ${open} vowels are loud where the timings put them`);
+  });
+
+  it('renders an MP4 in the Piper voice (a per-request voice) whose audio and video are the same length', async () => {
+    const walter = (await t.client.listCharacters()).data.find((c) => c.slug === 'walter')!;
+    const s = await t.client.createSession({
+      body: { character_id: walter.id, user_id: 'viewer', mode: 'on_demand' },
+    });
+    const res = await fetch(`${t.server.url}/v1/sessions/${s.id}/generate`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        text: 'Ah, hello there. Shall we take a clock apart?',
+        voice: 'piper:joe',
+        size: 256,
+      }),
+    });
+    assert.equal(res.status, 200);
+    const file = path.join(os.tmpdir(), `likeness-piper-${process.pid}.mp4`);
+    fs.writeFileSync(file, new Uint8Array(await res.arrayBuffer()));
+    const m = measureMp4(file, 22050);
+    fs.rmSync(file);
+    const audioS = m.audioSamples / 22050;
+    assert.ok(audioS > 1.5, `${audioS} s of speech`);
+    assert.ok(
+      Math.abs(audioS - m.videoFrames / 25) <= 0.04 + 1e-9,
+      `audio ${audioS} s, video ${m.videoFrames / 25} s`,
+    );
+  });
+
   it('refuses a voice that does not exist', async () => {
     const kai = (await t.client.listCharacters()).data.find((c) => c.slug === 'kai')!;
     const p = await problemOf(() =>
@@ -208,5 +278,9 @@ describe('without the neural voice', () => {
     const res = await fetch(`${t.server.url}/v1/voices/kokoro:bm_george/sample`, { headers: auth });
     assert.equal(res.status, 200);
     assert.equal(readWav(new Uint8Array(await res.arrayBuffer())).rate, 16000, 'spoken by Flite');
+    // The Piper voice too (LIKENESS_NEURAL_VOICE=off turns every neural engine off).
+    assert.equal(data.find((v) => v.id === 'joe')?.available, false);
+    const joe = await fetch(`${t.server.url}/v1/voices/piper:joe/sample`, { headers: auth });
+    assert.equal(readWav(new Uint8Array(await joe.arrayBuffer())).rate, 16000, 'spoken by Flite');
   });
 });

@@ -51,7 +51,7 @@ export const BoxSchema = z
   .openapi('Box');
 
 export const VoiceSchema = z
-  .object({ provider: z.enum(['kokoro', 'flite', 'openai']), id: z.string().min(1).max(64) })
+  .object({ provider: z.enum(['kokoro', 'piper', 'flite', 'openai']), id: z.string().min(1).max(64) })
   .openapi('Voice', { example: { provider: 'kokoro', id: 'af_heart' } });
 
 export const PersonaSchema = z
@@ -136,7 +136,7 @@ export const CreateCharacterForm = z
     ),
     voice: z.string().max(80).optional().openapi({
       description:
-        '"af_heart", "kokoro:bm_george", "flite:rms" or "openai:alloy" (GET /v1/voices). Default kokoro:af_heart.',
+        '"af_heart", "kokoro:bm_george", "piper:joe", "flite:rms" or "openai:alloy" (GET /v1/voices). Default kokoro:af_heart.',
     }),
     persona: z.string().max(8000).optional().openapi({ description: 'Persona prompt.' }),
     greeting: z.string().max(500).optional(),
@@ -404,7 +404,7 @@ export const CreateTenantBody = z
 
 export const VoiceInfoSchema = z
   .object({
-    provider: z.enum(['kokoro', 'flite', 'openai']).openapi({ description: 'The engine.' }),
+    provider: z.enum(['kokoro', 'piper', 'flite', 'openai']).openapi({ description: 'The engine.' }),
     id: z.string(),
     name: z.string(),
     language: z.string().openapi({ example: 'en-US' }),

@@ -5,11 +5,19 @@ import { visemesFromAudio } from './audio-visemes.ts';
 import type { FliteEngine } from './flite-engine.ts';
 import type { KokoroEngine } from './kokoro/kokoro-engine.ts';
 import type { OpenAiSpeechEngine } from './openai-speech.ts';
+import type { PiperEngine } from './piper/piper-engine.ts';
 import { prefetch } from './prefetch.ts';
 import { KEEP_TAIL_MID_SENTENCE_MS, KEEP_TAIL_MS, KEEP_TAIL_SENTENCE_MS } from './silence.ts';
 import { splitForSpeech, validateSpeechText } from './text.ts';
 import type { SpeechChunk, SpeechEngine, TimedPhoneme } from './types.ts';
-import { FLITE_VOICES, KOKORO_VOICES, parseVoice, type VoiceInfo, type VoiceRef } from './voice-catalog.ts';
+import {
+  FLITE_VOICES,
+  KOKORO_VOICES,
+  PIPER_VOICES,
+  parseVoice,
+  type VoiceInfo,
+  type VoiceRef,
+} from './voice-catalog.ts';
 import { wavFile } from './wav.ts';
 
 /**
@@ -66,6 +74,7 @@ export class SpeechService {
     private readonly engines: {
       flite: FliteEngine;
       kokoro?: KokoroEngine | undefined;
+      piper?: PiperEngine | undefined;
       openai?: OpenAiSpeechEngine | undefined;
     },
   ) {}
@@ -85,16 +94,23 @@ export class SpeechService {
     return this.engines.kokoro !== undefined;
   }
 
-  /** Starts the embedded engines' processes (and loads the neural model). */
+  /** The opt-in Piper voice's engine process, when it is installed. */
+  get piperPool() {
+    return this.engines.piper?.pool;
+  }
+
+  /** Starts the embedded engines' processes (and loads the neural models). */
   warm(): void {
     this.engines.flite.warm();
     this.engines.kokoro?.warm();
+    this.engines.piper?.warm();
   }
 
   /** Every voice a character can use here, with whether this server can speak it with its own engine. */
   voices(): (VoiceInfo & { available: boolean })[] {
     return [
       ...KOKORO_VOICES.map(({ fallback: _, ...v }) => ({ ...v, available: this.neural })),
+      ...PIPER_VOICES.map(({ fallback: _, ...v }) => ({ ...v, available: this.engines.piper !== undefined })),
       ...FLITE_VOICES.map((v) => ({ ...v, available: true })),
     ];
   }
@@ -144,6 +160,9 @@ export class SpeechService {
    * stand-in (same gender and accent where Flite has one), so characters keep working either way.
    */
   effectiveVoice(voice: VoiceRef): VoiceRef {
+    if (voice.provider === 'piper' && !this.engines.piper) {
+      return { provider: 'flite', id: PIPER_VOICES.find((v) => v.id === voice.id)?.fallback ?? 'rms' };
+    }
     if (voice.provider !== 'kokoro' || this.engines.kokoro) return voice;
     const info = KOKORO_VOICES.find((v) => v.id === voice.id);
     return { provider: 'flite', id: info?.fallback ?? 'slt' };
@@ -174,6 +193,15 @@ export class SpeechService {
         );
       }
       return this.engines.kokoro!;
+    }
+    if (voice.provider === 'piper') {
+      if (!PIPER_VOICES.some((v) => v.id === voice.id)) {
+        throw new Problem(
+          'unknown-voice',
+          `No Piper voice "${voice.id}". Voices: ${PIPER_VOICES.map((v) => v.id).join(', ')} (GET /v1/voices).`,
+        );
+      }
+      return this.engines.piper!;
     }
     if (voice.provider === 'flite') {
       if (!FLITE_VOICES.some((v) => v.id === voice.id)) {

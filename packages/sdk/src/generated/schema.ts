@@ -659,7 +659,7 @@ export interface components {
          */
         Voice: {
             /** @enum {string} */
-            provider: "kokoro" | "flite" | "openai";
+            provider: "kokoro" | "piper" | "flite" | "openai";
             id: string;
         };
         Persona: {
@@ -725,7 +725,7 @@ export interface components {
              * @description Reference clip: MP4 or WebM, up to the video length limit. Exactly one of portrait or video.
              */
             video?: Blob;
-            /** @description "af_heart", "kokoro:bm_george", "flite:rms" or "openai:alloy" (GET /v1/voices). Default kokoro:af_heart. */
+            /** @description "af_heart", "kokoro:bm_george", "piper:joe", "flite:rms" or "openai:alloy" (GET /v1/voices). Default kokoro:af_heart. */
             voice?: string;
             /** @description Persona prompt. */
             persona?: string;
@@ -1147,7 +1147,7 @@ export interface components {
              * @description The engine.
              * @enum {string}
              */
-            provider: "kokoro" | "flite" | "openai";
+            provider: "kokoro" | "piper" | "flite" | "openai";
             id: string;
             name: string;
             /** @example en-US */

@@ -48,6 +48,7 @@ export function renderLlmsTxt(doc: OpenApiDoc): string {
     '## Voices',
     '- GET /v1/voices lists them (engine, language, gender, style, sample rate, exact timings, available here);',
     '  GET /v1/voices/{id}/sample is a WAV preview. Neural (Kokoro): kokoro:<id> or a bare id such as af_heart, bm_george;',
+    '  Piper (opt-in, `npm run setup -- --piper`; non-commercial voice terms): piper:joe, fast on any CPU;',
     '  Flite: flite:slt|rms|awb|kal16; openai:<id> with an OpenAI-compatible speech API. speak and generate take rate (0.5-2).',
     '',
     '## Conversation',

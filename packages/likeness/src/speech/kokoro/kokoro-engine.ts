@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Problem } from '../../errors.ts';
-import { type EngineFailure, EnginePool, type EnginePoolEvent } from '../engine-pool.ts';
-import { trimSilence } from '../silence.ts';
+import { EnginePool, type EnginePoolEvent } from '../engine-pool.ts';
+import { neuralChunk, neuralFailure } from '../neural-piece.ts';
 import type { SpeechChunk, SpeechEngine, SynthesisRequest } from '../types.ts';
 import { KOKORO_VOICES } from '../voice-catalog.ts';
 import { KOKORO_RATE, timingsFromDurations } from './kokoro-timings.ts';
@@ -120,29 +120,15 @@ export class KokoroEngine implements SpeechEngine {
         request.signal,
         request.urgent === true && from === 0,
       );
-      const pcm = toInt16(reply.samples);
-      const phonemes = timingsFromDurations(symbols.slice(from, to), reply.frames);
-      // The model still breathes in before a clause and rings out after it: kept to a natural breath.
-      const last = to === symbols.length;
-      const { samples, trimmedLeadS } = trimSilence(pcm, KOKORO_RATE, {
-        ...(last && request.tailMs !== undefined ? { keepTailMs: request.tailMs } : {}),
+      const chunk = neuralChunk(request, {
+        pcm: toInt16(reply.samples),
+        rate: KOKORO_RATE,
+        phonemes: timingsFromDurations(symbols.slice(from, to), reply.frames),
+        position,
+        last: to === symbols.length,
       });
-      const keptS = samples.length / KOKORO_RATE;
-      const offsetS = position / KOKORO_RATE;
-      yield {
-        samples,
-        sampleRate: KOKORO_RATE,
-        startSample: position,
-        phonemes: phonemes
-          .map((p) => ({
-            ...p,
-            start: Math.max(0, p.start - trimmedLeadS) + offsetS,
-            end: Math.min(keptS, p.end - trimmedLeadS) + offsetS,
-          }))
-          .filter((p) => p.end > p.start),
-        text: request.text,
-      };
-      position += samples.length;
+      yield chunk;
+      position += chunk.samples.length;
     }
   }
 
@@ -154,20 +140,7 @@ export class KokoroEngine implements SpeechEngine {
     try {
       return await this.pool.request(request, signal, { urgent });
     } catch (err) {
-      const failure = err as EngineFailure;
-      if (failure.kind === 'busy') {
-        throw new Problem('server-busy', `Neural speech synthesis is saturated: ${failure.message}.`, {
-          retry_after_s: 2,
-        });
-      }
-      throw new Problem(
-        'speech-failed',
-        `The neural voice could not synthesise the text: ${failure.message}.`,
-        {
-          engine: 'kokoro',
-          reason: failure.kind ?? 'failed',
-        },
-      );
+      throw neuralFailure(err, 'kokoro', 'neural voice');
     }
   }
 
@@ -178,7 +151,7 @@ export class KokoroEngine implements SpeechEngine {
 }
 
 /** [from, to) ranges of at most `max` symbols, cut after a space or punctuation where one is near. */
-function pieces(symbols: string[], max: number): [number, number][] {
+export function pieces(symbols: string[], max: number): [number, number][] {
   const out: [number, number][] = [];
   let from = 0;
   while (symbols.length - from > max) {
@@ -196,7 +169,7 @@ function pieces(symbols: string[], max: number): [number, number][] {
   return out;
 }
 
-function toInt16(samples: Float32Array): Int16Array {
+export function toInt16(samples: Float32Array): Int16Array {
   const out = new Int16Array(samples.length);
   for (let i = 0; i < samples.length; i++) {
     const v = samples[i]! * 32767;

@@ -6,7 +6,7 @@ export const KOKORO_RATE = 24000;
 const LEAD_OFFSET_FRAMES = 3;
 
 /** Kokoro symbols (misaki's inventory) -> ARPAbet, the phone set the animation stage maps to visemes. */
-const ARPABET: Record<string, string> = {
+export const ARPABET: Record<string, string> = {
   ə: 'ax',
   ᵊ: 'ax',
   ɐ: 'ax',
@@ -65,12 +65,19 @@ const ARPABET: Record<string, string> = {
  * timed phonemes on the audio's clock. Stress and length marks lend their time to the sound they mark; spaces
  * and punctuation become pauses, merged when adjacent.
  */
-export function timingsFromDurations(symbols: string[], frames: number[]): TimedPhoneme[] {
+export function timingsFromDurations(
+  symbols: string[],
+  frames: number[],
+  // Kokoro: sound comes out about three frames before the durations say (the decoder's receptive field);
+  // measured on "papa, mama" and the same offset hexgrad's own pipeline uses for word timestamps.
+  clock: { secondsPerFrame: number; leadOffsetFrames: number } = {
+    secondsPerFrame: SAMPLES_PER_FRAME / KOKORO_RATE,
+    leadOffsetFrames: LEAD_OFFSET_FRAMES,
+  },
+): TimedPhoneme[] {
   const out: TimedPhoneme[] = [];
-  const secondsPerFrame = SAMPLES_PER_FRAME / KOKORO_RATE;
-  // Sound comes out about three frames before the durations say (the decoder's receptive field); measured on
-  // "papa, mama" and the same offset hexgrad's own pipeline uses for word timestamps.
-  let t = Math.max(0, (frames[0] ?? 0) - LEAD_OFFSET_FRAMES) * secondsPerFrame; // after the leading pad
+  const { secondsPerFrame } = clock;
+  let t = Math.max(0, (frames[0] ?? 0) - clock.leadOffsetFrames) * secondsPerFrame; // after the leading pad
   for (const [i, symbol] of symbols.entries()) {
     const d = (frames[i + 1] ?? 0) * secondsPerFrame;
     const start = t;

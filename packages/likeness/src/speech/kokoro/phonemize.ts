@@ -178,13 +178,17 @@ class EspeakProcess {
   }
 }
 
-/** Phonemizer for Kokoro: text -> misaki-style phoneme string, punctuation kept. */
+/** Phonemizer for the neural voices: text -> phoneme string (Kokoro's symbols or plain IPA), punctuation kept. */
 export class KokoroPhonemizer {
   private readonly processes = new Map<Accent, EspeakProcess>();
 
   constructor(private readonly program = process.env.LIKENESS_ESPEAK ?? 'espeak-ng') {}
 
-  async phonemize(text: string, accent: Accent): Promise<string> {
+  /**
+   * `symbols`: Kokoro's inventory (misaki), or espeak's own IPA as Piper voices were trained on it (only the tie
+   * marks dropped).
+   */
+  async phonemize(text: string, accent: Accent, symbols: 'kokoro' | 'ipa' = 'kokoro'): Promise<string> {
     let proc = this.processes.get(accent);
     if (!proc) {
       proc = new EspeakProcess(accent, this.program);
@@ -196,7 +200,17 @@ export class KokoroPhonemizer {
         // Kokoro knows one dash and one ellipsis; quotes and brackets read as slight pauses.
         parts.push(piece.punct.replace(/\.\.\.+/g, '…'));
       } else {
-        parts.push(` ${espeakToKokoro(await proc.ipa(piece.words), accent)}`);
+        const ipa = await proc.ipa(piece.words);
+        parts.push(
+          ` ${
+            symbols === 'kokoro'
+              ? espeakToKokoro(ipa, accent)
+              : ipa
+                  .replace(/\u200d/g, '')
+                  .replace(/\s+/g, ' ')
+                  .trim()
+          }`,
+        );
       }
     }
     return parts.join('').trim();

@@ -1,0 +1,48 @@
+import { Problem } from '../errors.ts';
+import type { EngineFailure } from './engine-pool.ts';
+import { trimSilence } from './silence.ts';
+import type { SpeechChunk, SynthesisRequest, TimedPhoneme } from './types.ts';
+
+/**
+ * One model call's audio as the chunk at `position` (samples into the utterance): trimmed to a natural breath
+ * (the models breathe in before a clause and ring out after it), its phonemes moved with the trim and placed on
+ * the utterance's clock. Shared by the neural engines (Kokoro, Piper).
+ */
+export function neuralChunk(
+  request: SynthesisRequest,
+  piece: { pcm: Int16Array; rate: number; phonemes: TimedPhoneme[]; position: number; last: boolean },
+): SpeechChunk {
+  const { rate, position } = piece;
+  const { samples, trimmedLeadS } = trimSilence(piece.pcm, rate, {
+    ...(piece.last && request.tailMs !== undefined ? { keepTailMs: request.tailMs } : {}),
+  });
+  const keptS = samples.length / rate;
+  const offsetS = position / rate;
+  return {
+    samples,
+    sampleRate: rate,
+    startSample: position,
+    phonemes: piece.phonemes
+      .map((p) => ({
+        ...p,
+        start: Math.max(0, p.start - trimmedLeadS) + offsetS,
+        end: Math.min(keptS, p.end - trimmedLeadS) + offsetS,
+      }))
+      .filter((p) => p.end > p.start),
+    text: request.text,
+  };
+}
+
+/** A neural engine process's failure as the problem the API answers: 503 busy, or that utterance failed. */
+export function neuralFailure(err: unknown, engine: 'kokoro' | 'piper', label: string): Problem {
+  const failure = err as EngineFailure;
+  if (failure.kind === 'busy') {
+    return new Problem('server-busy', `${label} synthesis is saturated: ${failure.message}.`, {
+      retry_after_s: 2,
+    });
+  }
+  return new Problem('speech-failed', `The ${label} could not synthesise the text: ${failure.message}.`, {
+    engine,
+    reason: failure.kind ?? 'failed',
+  });
+}
