@@ -170,7 +170,8 @@ const { child, base } = await startBenchServer({
   dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-voice-')),
   port: 23000 + Math.floor(Math.random() * 1000),
   env: {
-    LIKENESS_NEURAL_VOICE: 'on',
+    // With --voice piper:* or flite:*, the server runs as it would here by default (Kokoro only with 4+ cores).
+    LIKENESS_NEURAL_VOICE: voiceArg && !voiceArg.startsWith('kokoro:') ? 'auto' : 'on',
     LIKENESS_MAX_LIVE_SESSIONS: '20',
     LIKENESS_MAX_CONCURRENT_SESSIONS: '100',
     ...(process.env.LIKENESS_VOICE_THREADS

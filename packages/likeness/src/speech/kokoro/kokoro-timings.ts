@@ -6,7 +6,7 @@ export const KOKORO_RATE = 24000;
 const LEAD_OFFSET_FRAMES = 3;
 
 /** Kokoro symbols (misaki's inventory) -> ARPAbet, the phone set the animation stage maps to visemes. */
-export const ARPABET: Record<string, string> = {
+const ARPABET: Record<string, string> = {
   ə: 'ax',
   ᵊ: 'ax',
   ɐ: 'ax',

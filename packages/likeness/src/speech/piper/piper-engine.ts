@@ -88,6 +88,7 @@ export class PiperEngine implements SpeechEngine {
       name: 'Piper',
       script: new URL('./piper-process.mjs', import.meta.url),
       // One process: the model is shared by every session (about 250 MB); one thread is already 7x real time.
+      // Two processes were tried for several sessions at once: fewer underruns, but viewers starved (2 cores).
       size: 1,
       timeoutMs: opts.timeoutMs ?? 30_000,
       maxQueue: 256,
