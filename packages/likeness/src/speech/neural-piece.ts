@@ -1,5 +1,5 @@
 import { Problem } from '../errors.ts';
-import type { EngineFailure } from './engine-pool.ts';
+import type { EngineFailure, EnginePool } from './engine-pool.ts';
 import { trimSilence } from './silence.ts';
 import type { SpeechChunk, SynthesisRequest, TimedPhoneme } from './types.ts';
 
@@ -34,7 +34,7 @@ export function neuralChunk(
 }
 
 /** A neural engine process's failure as the problem the API answers: 503 busy, or that utterance failed. */
-export function neuralFailure(err: unknown, engine: 'kokoro' | 'piper', label: string): Problem {
+function neuralFailure(err: unknown, engine: 'kokoro' | 'piper', label: string): Problem {
   const failure = err as EngineFailure;
   if (failure.kind === 'busy') {
     return new Problem('server-busy', `${label} synthesis is saturated: ${failure.message}.`, {
@@ -45,4 +45,17 @@ export function neuralFailure(err: unknown, engine: 'kokoro' | 'piper', label: s
     engine,
     reason: failure.kind ?? 'failed',
   });
+}
+
+/** One model call on a neural engine's process; its failure as the problem the API answers. */
+export async function neuralRequest<Q extends object, R>(
+  pool: EnginePool<Q, R>,
+  request: Q,
+  opts: { signal: AbortSignal | undefined; urgent: boolean; engine: 'kokoro' | 'piper'; label: string },
+): Promise<R> {
+  try {
+    return await pool.request(request, opts.signal, { urgent: opts.urgent });
+  } catch (err) {
+    throw neuralFailure(err, opts.engine, opts.label);
+  }
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Problem } from '../../errors.ts';
 import { EnginePool, type EnginePoolEvent } from '../engine-pool.ts';
-import { neuralChunk, neuralFailure } from '../neural-piece.ts';
+import { neuralChunk, neuralRequest } from '../neural-piece.ts';
 import type { SpeechChunk, SpeechEngine, SynthesisRequest } from '../types.ts';
 import { KOKORO_VOICES } from '../voice-catalog.ts';
 import { KOKORO_RATE, timingsFromDurations } from './kokoro-timings.ts';
@@ -115,10 +115,15 @@ export class KokoroEngine implements SpeechEngine {
     let position = 0;
     for (const [from, to] of pieces(symbols, MAX_TOKENS)) {
       if (request.signal?.aborted) return;
-      const reply = await this.infer(
+      const reply = await neuralRequest(
+        this.pool,
         { tokens: tokens.slice(from, to), voice: info.id, speed },
-        request.signal,
-        request.urgent === true && from === 0,
+        {
+          signal: request.signal,
+          urgent: request.urgent === true && from === 0,
+          engine: 'kokoro',
+          label: 'neural voice',
+        },
       );
       const chunk = neuralChunk(request, {
         pcm: toInt16(reply.samples),
@@ -129,18 +134,6 @@ export class KokoroEngine implements SpeechEngine {
       });
       yield chunk;
       position += chunk.samples.length;
-    }
-  }
-
-  private async infer(
-    request: KokoroRequest,
-    signal: AbortSignal | undefined,
-    urgent: boolean,
-  ): Promise<KokoroReply> {
-    try {
-      return await this.pool.request(request, signal, { urgent });
-    } catch (err) {
-      throw neuralFailure(err, 'kokoro', 'neural voice');
     }
   }
 

@@ -6,21 +6,14 @@
 // Plain JS so the process starts without a TypeScript loader.
 import fs from 'node:fs';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
+import { cpuSession, ort, serve } from '../onnx-engine-process.mjs';
 
 const modelFile = process.env.LIKENESS_KOKORO_MODEL;
 const voicesDir = process.env.LIKENESS_KOKORO_VOICES;
 const threads = Number(process.env.LIKENESS_KOKORO_THREADS || 2);
 if (!modelFile || !voicesDir) throw new Error('LIKENESS_KOKORO_MODEL and LIKENESS_KOKORO_VOICES must be set');
 
-const session = await ort.InferenceSession.create(modelFile, {
-  executionProviders: ['cpu'],
-  intraOpNumThreads: threads,
-  interOpNumThreads: 1,
-  graphOptimizationLevel: 'all',
-  // Idle inference threads sleep instead of spinning: spinning threads take the cores the render loop needs.
-  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-});
+const session = await cpuSession(modelFile, threads);
 const DURATIONS = '/encoder/Cast_output_0';
 /** Style vectors, one per phoneme count (510 x 256 float32): loaded once per voice. */
 const voices = new Map();
@@ -51,18 +44,6 @@ async function synthesize({ tokens, voice, speed }) {
   return { samples, frames };
 }
 
-// One at a time, in order (the pool sends one at a time; this guards anyway).
-let chain = Promise.resolve();
-process.on('message', (request) => {
-  chain = chain.then(async () => {
-    try {
-      process.send({ id: request.id, ...(await synthesize(request)) });
-    } catch (err) {
-      process.send({ id: request.id, error: String(err?.message ?? err) });
-    }
-  });
-});
-process.on('disconnect', () => process.exit(0));
 // Warm the graph once (the first run allocates and plans), so the first sentence is not the slow one.
 if (process.env.LIKENESS_KOKORO_WARM_VOICE) {
   await synthesize({
@@ -71,4 +52,4 @@ if (process.env.LIKENESS_KOKORO_WARM_VOICE) {
     speed: 1,
   });
 }
-process.send({ ready: true });
+serve(synthesize);

@@ -5,7 +5,7 @@ import { EnginePool, type EnginePoolEvent } from '../engine-pool.ts';
 import { pieces, toInt16 } from '../kokoro/kokoro-engine.ts';
 import { timingsFromDurations } from '../kokoro/kokoro-timings.ts';
 import { KokoroPhonemizer } from '../kokoro/phonemize.ts';
-import { neuralChunk, neuralFailure } from '../neural-piece.ts';
+import { neuralChunk, neuralRequest } from '../neural-piece.ts';
 import type { SpeechChunk, SpeechEngine, SynthesisRequest } from '../types.ts';
 import { PIPER_VOICES } from '../voice-catalog.ts';
 
@@ -145,10 +145,15 @@ export class PiperEngine implements SpeechEngine {
     for (const [from, to] of pieces(symbols, MAX_SYMBOLS)) {
       if (request.signal?.aborted) return;
       const piece = symbols.slice(from, to);
-      const reply = await this.infer(
+      const reply = await neuralRequest(
+        this.pool,
         { ids: this.input(piece), lengthScale },
-        request.signal,
-        request.urgent === true && from === 0,
+        {
+          signal: request.signal,
+          urgent: request.urgent === true && from === 0,
+          engine: 'piper',
+          label: 'Piper voice',
+        },
       );
       const chunk = neuralChunk(request, {
         pcm: toInt16(reply.samples),
@@ -162,18 +167,6 @@ export class PiperEngine implements SpeechEngine {
       });
       yield chunk;
       position += chunk.samples.length;
-    }
-  }
-
-  private async infer(
-    request: PiperRequest,
-    signal: AbortSignal | undefined,
-    urgent: boolean,
-  ): Promise<PiperReply> {
-    try {
-      return await this.pool.request(request, signal, { urgent });
-    } catch (err) {
-      throw neuralFailure(err, 'piper', 'Piper voice');
     }
   }
 

@@ -4,21 +4,14 @@
 // Request: {ids: number[] (Piper phoneme ids, already interleaved with padding), lengthScale: number}.
 // Answer: {samples: Float32Array (the voice's rate, mono), frames: number[] (each id's duration, 256-sample frames)}.
 // Plain JS so the process starts without a TypeScript loader.
-import ort from 'onnxruntime-node';
+import { cpuSession, ort, serve } from '../onnx-engine-process.mjs';
 
 const modelFile = process.env.LIKENESS_PIPER_MODEL;
 const threads = Number(process.env.LIKENESS_PIPER_THREADS || 1);
 const [noise, noiseW] = (process.env.LIKENESS_PIPER_NOISE || '0.667,0.8').split(',').map(Number);
 if (!modelFile) throw new Error('LIKENESS_PIPER_MODEL must be set');
 
-const session = await ort.InferenceSession.create(modelFile, {
-  executionProviders: ['cpu'],
-  intraOpNumThreads: threads,
-  interOpNumThreads: 1,
-  graphOptimizationLevel: 'all',
-  // Idle inference threads sleep instead of spinning: spinning threads take the cores the render loop needs.
-  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-});
+const session = await cpuSession(modelFile, threads);
 const DURATIONS = '/Ceil_output_0';
 
 async function synthesize({ ids, lengthScale }) {
@@ -32,18 +25,6 @@ async function synthesize({ ids, lengthScale }) {
   return { samples: out.output.data, frames: Array.from(out[DURATIONS].data, Number) };
 }
 
-// One at a time, in order (the pool sends one at a time; this guards anyway).
-let chain = Promise.resolve();
-process.on('message', (request) => {
-  chain = chain.then(async () => {
-    try {
-      process.send({ id: request.id, ...(await synthesize(request)) });
-    } catch (err) {
-      process.send({ id: request.id, error: String(err?.message ?? err) });
-    }
-  });
-});
-process.on('disconnect', () => process.exit(0));
 // Warm the graph once (the first run allocates and plans), so the first sentence is not the slow one.
 await synthesize({ ids: [1, 0, 20, 0, 120, 0, 24, 0, 2], lengthScale: 1 });
-process.send({ ready: true });
+serve(synthesize);
