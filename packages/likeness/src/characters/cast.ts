@@ -77,7 +77,7 @@ export const DEFAULT_CAST: CastMember[] = [
   },
   {
     // The sync test card: in realtime sessions its frames show their number and flash white exactly when its
-    // audio beeps (once a second). The portrait is Kai's: it only matters for stills and on-demand videos.
+    // audio beeps (once a second), fading over the next two frames. The portrait is Kai's: it only matters for stills and on-demand videos.
     slug: 'test-card',
     name: 'Test card',
     diagnostic: true,

@@ -21,11 +21,22 @@ const SEGMENTS: Record<string, string> = {
 };
 
 /**
- * The sync test card's picture: its frame number in large digits, on grey, or on white for exactly the frames
- * whose audio beeps. Any client can measure audio/video offset by timing white frames against beeps.
+ * Background levels: grey, then a flash: white on the frame whose audio beeps, fading over the next two. A
+ * player that skips frames under load (Chromium does, a few a minute) may miss the white one; a fading frame
+ * still places the flash, as its level says how many frames after the beep it is.
+ */
+export const TEST_CARD_GREY = 96;
+export const TEST_CARD_FLASH: readonly number[] = [255, 224, 192];
+
+/**
+ * The sync test card's picture: its frame number in large digits, on grey; white on exactly the frames whose
+ * audio beeps, then fading over the next two (224, 192). Any client can measure audio/video offset by timing
+ * the flashes against the beeps.
  */
 export class TestCardFrames implements FrameSource {
   private readonly out: Uint8Array;
+  /** Frames since the last beep frame (rendered in order, one card per session). */
+  private sinceBeep: number = TEST_CARD_FLASH.length;
 
   constructor(readonly size: number) {
     this.out = new Uint8Array(size * size * 4);
@@ -34,7 +45,8 @@ export class TestCardFrames implements FrameSource {
   render(_params: FrameParams, frame: number, beep: boolean): Uint8Array {
     const size = this.size;
     const out = this.out;
-    const bg = beep ? 255 : 96;
+    this.sinceBeep = beep ? 0 : Math.min(TEST_CARD_FLASH.length, this.sinceBeep + 1);
+    const bg = TEST_CARD_FLASH[this.sinceBeep] ?? TEST_CARD_GREY;
     const px = new Uint32Array(out.buffer);
     px.fill((0xff << 24) | (bg << 16) | (bg << 8) | bg);
     const text = String(frame);

@@ -1,6 +1,10 @@
+import { FPS } from '../../src/realtime/media-session.ts';
+import { TEST_CARD_FLASH, TEST_CARD_GREY } from '../../src/realtime/test-card.ts';
+
 /**
- * Installed in a page that plays the test card: records when white frames are presented
- * (requestVideoFrameCallback) and when beeps are heard, both on the page's performance clock. `beepsWorklet` times
+ * Installed in a page that plays the test card: records when its flashes start, as presented
+ * (requestVideoFrameCallback; a flash seen first on a fading frame, the white one skipped, is placed that many
+ * frames earlier and counted in `placed`) and when beeps are heard, both on the page's performance clock. `beepsWorklet` times
  * each beep on the audio thread (an AudioWorklet: the sample's context time, mapped by getOutputTimestamp to when
  * the device plays it); `beeps`, a main-thread ScriptProcessor's estimate, runs late by the event's dispatch
  * (~10 ms, far more on a busy page). A string, so no TypeScript helpers leak into the page.
@@ -10,16 +14,26 @@ export const SYNC_PROBE = `(() => {
   const canvas = document.createElement('canvas');
   canvas.width = canvas.height = 16;
   const g = canvas.getContext('2d', { willReadFrequently: true });
-  const probe = { white: [], beeps: [], frames: [], lastWhite: false, lastBeep: -1 };
+  const probe = { white: [], placed: 0, beeps: [], frames: [], lastWhite: false, lastBeep: -1 };
   window.syncProbe = probe;
+  const levels = ${JSON.stringify(TEST_CARD_FLASH)};
+  const flashFrame = (v) => {
+    if (v < (${TEST_CARD_GREY} + levels[levels.length - 1]) / 2) return -1;
+    let best = 0;
+    for (let i = 1; i < levels.length; i++) if (Math.abs(levels[i] - v) < Math.abs(levels[best] - v)) best = i;
+    return best;
+  };
   const onFrame = (now, meta) => {
     g.drawImage(video, 0, 0, 16, 16);
     const px = g.getImageData(1, 1, 1, 1).data;
-    const white = px[0] > 200 && px[1] > 200 && px[2] > 200;
+    const k = flashFrame(Math.min(px[0], px[1], px[2]));
     const t = meta.expectedDisplayTime || now;
     probe.frames.push(t);
-    if (white && !probe.lastWhite) probe.white.push(t);
-    probe.lastWhite = white;
+    if (k >= 0 && !probe.lastWhite) {
+      probe.white.push(t - k * ${1000 / FPS});
+      if (k > 0) probe.placed++;
+    }
+    probe.lastWhite = k >= 0;
     video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
