@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { embeddedRecognizer, spokenSentence } from '../../../test/helpers/speech-audio.ts';
 import { loadConfig } from '../../config.ts';
+import { resampleTo } from '../../realtime/resample.ts';
 import { RecognitionFailure } from './index.ts';
 
 /** The embedded Whisper in its supervised process: real model, real speech (the project's Flite voice). */
@@ -17,6 +18,14 @@ describe('embedded recogniser', () => {
     const silence = await stt.recognize(new Int16Array(16_000));
     assert.equal(silence.noSpeech, true);
     assert.equal(silence.text, '');
+  });
+
+  it('hears the last words of brisk speech (a token cap of 6 a second used to cut them off)', async () => {
+    const text = 'I think we should meet at the old mill by the river, if that is all right with you.';
+    // 17 words in 3.5 s: the sentence played 1.3 times as fast, as a quick speaker says it.
+    const brisk = resampleTo(await spokenSentence(text), 16_000 * 1.3, 16_000);
+    const t = await stt.recognize(brisk);
+    assert.match(t.text.toLowerCase(), /old mill by the river,? if that is al(l )?right with you/);
   });
 
   it("drops Whisper's padding: a repeated sentence, a trailing restart of the last one", () => {

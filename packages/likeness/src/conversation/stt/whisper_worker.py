@@ -131,8 +131,10 @@ def main():
             encoded,
             [[sot, lang, transcribe, no_timestamps]],
             beam_size=1,
-            # About 3 tokens a second is ordinary speech; the cap stops a hallucinated repetition.
-            max_length=min(224, 8 + math.ceil(audio_s * 6)),
+            # The cap stops a hallucinated repetition, and counts the 4 prompt tokens. Brisk speech runs to ~5
+            # words a second, 7-8 tokens with punctuation: a cap of 6 a second cut the last words off ("... then
+            # goes" for "... then goes home.").
+            max_length=min(224, 16 + math.ceil(audio_s * 10)),
             suppress_blank=True,
             suppress_tokens=[-1],
             return_scores=True,
