@@ -206,81 +206,60 @@ async function installSttEnv() {
 }
 
 /**
- * Kokoro's int8 export runs its convolutions through a slow integer kernel on CPU; the neural voice uses a float
- * rewrite of it (models/tools/kokoro_float_conv.py, run with the `onnx` package from the Python environment
- * above). Built once; a stamp records the inputs' checksums, and the result's checksum is verified.
+ * Files the engines need that no package ships as is: made once from an installed model by a tool in
+ * models/tools (run with the `onnx` package from the Python environment above), their checksum verified, with
+ * a stamp so a later setup skips them.
+ * - Kokoro's int8 export runs its convolutions through a slow integer kernel on CPU; the neural voice uses a
+ *   float rewrite of it (kokoro_float_conv.py).
+ * - A Piper voice's graph returns only audio; the engine also needs each phoneme's duration, an intermediate
+ *   tensor that piper_timed.py adds to the outputs. Opt-in: skipped when its voice is not installed.
  */
-const KOKORO_FLOAT = {
-  file: 'kokoro/kokoro-float.onnx',
-  sha256: '84cb1fedb9877a163154acada8e3df39c411e14c4bdc84780b936b6f91618ee4',
-};
+const DERIVED = [
+  {
+    what: 'neural voice',
+    source: 'kokoro-82m-int8',
+    tool: 'kokoro_float_conv.py',
+    file: 'kokoro/kokoro-float.onnx',
+    sha256: '84cb1fedb9877a163154acada8e3df39c411e14c4bdc84780b936b6f91618ee4',
+    unavailable: 'The server starts with the Flite voices.',
+  },
+  {
+    what: 'Piper voice',
+    source: 'piper-joe-medium',
+    tool: 'piper_timed.py',
+    file: 'piper/joe-timed.onnx',
+    sha256: '6029b4d7dce413fb78d43d9715357510cccd33c12da360672ead39a9754a2483',
+    optional: true,
+    unavailable: 'The server starts without it.',
+  },
+];
 
-async function buildKokoroFloat() {
-  const source = path.join(dir, manifest['kokoro-82m-int8'].file);
-  const tool = path.join(dir, 'tools', 'kokoro_float_conv.py');
-  const target = path.join(dir, KOKORO_FLOAT.file);
+async function buildDerived(d) {
+  const source = path.join(dir, manifest[d.source].file);
+  const target = path.join(dir, d.file);
   const stamp = `${target}.sha256`;
-  if (
-    fs.existsSync(target) &&
-    fs.existsSync(stamp) &&
-    fs.readFileSync(stamp, 'utf8').trim() === KOKORO_FLOAT.sha256
-  )
+  if (fs.existsSync(target) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === d.sha256)
     return;
-  if (!fs.existsSync(source)) throw new Error(`${manifest['kokoro-82m-int8'].file} is missing`);
-  log('neural voice: building kokoro/kokoro-float.onnx from the int8 model (about 10 s)');
-  const part = `${target}.part`;
-  try {
-    const r = spawnSync(path.join(dir, 'stt-env', 'bin', 'python'), [tool, source, part], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    if (r.status !== 0)
-      throw new Error(`kokoro_float_conv.py failed (${r.error?.message ?? `exit ${r.status}`})`);
-    const sum = await sha256File(part);
-    if (sum !== KOKORO_FLOAT.sha256)
-      throw new Error(`${KOKORO_FLOAT.file}: sha256 ${sum}, expected ${KOKORO_FLOAT.sha256}`);
-    fs.renameSync(part, target);
-    fs.writeFileSync(stamp, `${sum}\n`);
-    log('neural voice: installed kokoro/kokoro-float.onnx (sha256 verified)');
-  } finally {
-    fs.rmSync(part, { force: true });
+  if (!fs.existsSync(source)) {
+    if (d.optional) return; // not installed (opt-in)
+    throw new Error(`${manifest[d.source].file} is missing`);
   }
-}
-
-/**
- * A Piper voice's graph returns only audio; the engine also needs each phoneme's duration, an intermediate
- * tensor that models/tools/piper_timed.py adds to the outputs. Built once, its checksum verified.
- */
-const PIPER_TIMED = {
-  source: 'piper-joe-medium',
-  file: 'piper/joe-timed.onnx',
-  sha256: '6029b4d7dce413fb78d43d9715357510cccd33c12da360672ead39a9754a2483',
-};
-
-async function buildPiperTimed() {
-  const source = path.join(dir, manifest[PIPER_TIMED.source].file);
-  const target = path.join(dir, PIPER_TIMED.file);
-  const stamp = `${target}.sha256`;
-  if (
-    fs.existsSync(target) &&
-    fs.existsSync(stamp) &&
-    fs.readFileSync(stamp, 'utf8').trim() === PIPER_TIMED.sha256
-  )
-    return;
-  if (!fs.existsSync(source)) return; // not installed (opt-in)
+  log(`${d.what}: building ${d.file} with ${d.tool}`);
   const part = `${target}.part`;
   try {
     const r = spawnSync(
       path.join(dir, 'stt-env', 'bin', 'python'),
-      [path.join(dir, 'tools', 'piper_timed.py'), source, part],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
+      [path.join(dir, 'tools', d.tool), source, part],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
     );
-    if (r.status !== 0) throw new Error(`piper_timed.py failed (${r.error?.message ?? `exit ${r.status}`})`);
+    if (r.status !== 0) throw new Error(`${d.tool} failed (${r.error?.message ?? `exit ${r.status}`})`);
     const sum = await sha256File(part);
-    if (sum !== PIPER_TIMED.sha256)
-      throw new Error(`${PIPER_TIMED.file}: sha256 ${sum}, expected ${PIPER_TIMED.sha256}`);
+    if (sum !== d.sha256) throw new Error(`${d.file}: sha256 ${sum}, expected ${d.sha256}`);
     fs.renameSync(part, target);
     fs.writeFileSync(stamp, `${sum}\n`);
-    log(`Piper voice: installed ${PIPER_TIMED.file} (sha256 verified)`);
+    log(`${d.what}: installed ${d.file} (sha256 verified)`);
   } finally {
     fs.rmSync(part, { force: true });
   }
@@ -304,19 +283,13 @@ try {
     `[setup] speech recogniser runtime: could not be installed (${err.message}). The server starts without it.`,
   );
 }
-try {
-  await buildKokoroFloat();
-} catch (err) {
-  failed++;
-  console.warn(
-    `[setup] neural voice: could not be built (${err.message}). The server starts with the Flite voices.`,
-  );
-}
-try {
-  await buildPiperTimed();
-} catch (err) {
-  failed++;
-  console.warn(`[setup] Piper voice: could not be built (${err.message}). The server starts without it.`);
+for (const d of DERIVED) {
+  try {
+    await buildDerived(d);
+  } catch (err) {
+    failed++;
+    console.warn(`[setup] ${d.what}: could not be built (${err.message}). ${d.unavailable}`);
+  }
 }
 for (const file of wheels.values()) fs.rmSync(file, { force: true });
 process.exit(failed && strict ? 1 : 0);
