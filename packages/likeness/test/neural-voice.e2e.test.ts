@@ -303,4 +303,15 @@ describe('without the neural voice', () => {
     const joe = await fetch(`${t.server.url}/v1/voices/piper:joe/sample`, { headers: auth });
     assert.equal(readWav(new Uint8Array(await joe.arrayBuffer())).rate, 16000, 'spoken by Flite');
   });
+
+  it('still refuses a neural voice that does not exist, rather than letting Flite speak for it', async () => {
+    const kai = (await t.client.listCharacters()).data.find((c) => c.slug === 'kai')!;
+    for (const provider of ['kokoro', 'piper'] as const) {
+      const p = await problemOf(() =>
+        t.client.updateCharacter({ path: { id: kai.id }, body: { voice: { provider, id: 'nobody' } } }),
+      );
+      assert.deepEqual([p.status, p.slug], [422, 'unknown-voice'], provider);
+    }
+    assert.equal((await t.client.getCharacter({ path: { id: kai.id } })).voice.id, 'am_puck', 'unchanged');
+  });
 });

@@ -156,16 +156,38 @@ export class SpeechService {
   }
 
   /**
+   * The embedded voice catalogues, one row per provider: its voices, the engine that speaks them here (absent
+   * when its files are not installed), what to call it in a refusal, and the Flite voice that stands in for one
+   * without a stand-in of its own.
+   */
+  private catalogue(provider: VoiceRef['provider']):
+    | {
+        voices: readonly { id: string; fallback?: string }[];
+        engine: SpeechEngine | undefined;
+        noun: string;
+        standIn: string;
+      }
+    | undefined {
+    switch (provider) {
+      case 'kokoro':
+        return { voices: KOKORO_VOICES, engine: this.engines.kokoro, noun: 'neural voice', standIn: 'slt' };
+      case 'piper':
+        return { voices: PIPER_VOICES, engine: this.engines.piper, noun: 'Piper voice', standIn: 'rms' };
+      case 'flite':
+        return { voices: FLITE_VOICES, engine: this.engines.flite, noun: 'embedded voice', standIn: 'rms' };
+      default:
+        return undefined;
+    }
+  }
+
+  /**
    * The voice that actually speaks: a neural voice on a server without the neural files is spoken by its Flite
    * stand-in (same gender and accent where Flite has one), so characters keep working either way.
    */
   effectiveVoice(voice: VoiceRef): VoiceRef {
-    if (voice.provider === 'piper' && !this.engines.piper) {
-      return { provider: 'flite', id: PIPER_VOICES.find((v) => v.id === voice.id)?.fallback ?? 'rms' };
-    }
-    if (voice.provider !== 'kokoro' || this.engines.kokoro) return voice;
-    const info = KOKORO_VOICES.find((v) => v.id === voice.id);
-    return { provider: 'flite', id: info?.fallback ?? 'slt' };
+    const c = this.catalogue(voice.provider);
+    if (!c || c.engine) return voice;
+    return { provider: 'flite', id: c.voices.find((v) => v.id === voice.id)?.fallback ?? c.standIn };
   }
 
   /**
@@ -183,34 +205,21 @@ export class SpeechService {
     return voice;
   }
 
-  engineFor(requested: VoiceRef): SpeechEngine {
-    const voice = this.effectiveVoice(requested);
-    if (voice.provider === 'kokoro') {
-      if (!KOKORO_VOICES.some((v) => v.id === voice.id)) {
+  /**
+   * The engine that speaks a voice here. A voice must be in its catalogue whether or not its engine is installed
+   * (a server without the neural files still refuses "kokoro:nobody"); one whose engine is missing is spoken by
+   * its stand-in.
+   */
+  engineFor(voice: VoiceRef): SpeechEngine {
+    const c = this.catalogue(voice.provider);
+    if (c) {
+      if (!c.voices.some((v) => v.id === voice.id)) {
         throw new Problem(
           'unknown-voice',
-          `No neural voice "${voice.id}". Voices: ${KOKORO_VOICES.map((v) => v.id).join(', ')} (GET /v1/voices).`,
+          `No ${c.noun} "${voice.id}". Voices: ${c.voices.map((v) => v.id).join(', ')} (GET /v1/voices).`,
         );
       }
-      return this.engines.kokoro!;
-    }
-    if (voice.provider === 'piper') {
-      if (!PIPER_VOICES.some((v) => v.id === voice.id)) {
-        throw new Problem(
-          'unknown-voice',
-          `No Piper voice "${voice.id}". Voices: ${PIPER_VOICES.map((v) => v.id).join(', ')} (GET /v1/voices).`,
-        );
-      }
-      return this.engines.piper!;
-    }
-    if (voice.provider === 'flite') {
-      if (!FLITE_VOICES.some((v) => v.id === voice.id)) {
-        throw new Problem(
-          'unknown-voice',
-          `No embedded voice "${voice.id}". Voices: ${FLITE_VOICES.map((v) => v.id).join(', ')} (GET /v1/voices).`,
-        );
-      }
-      return this.engines.flite;
+      return c.engine ?? this.engineFor(this.effectiveVoice(voice));
     }
     if (!this.engines.openai) {
       throw new Problem(
