@@ -1,10 +1,14 @@
+import { normalizeForSpeech } from '../../src/speech/normalize/normalize.ts';
+
 /**
  * Word errors of a recogniser's transcript: word-level edit distance against the reference, after dropping case
- * and punctuation and folding British spellings the recogniser writes the American way. Tests and benches.
+ * and punctuation, folding British spellings the recogniser writes the American way, and writing numbers as
+ * they are said on both sides (the speech normaliser), so "for 2 at 7" is heard right for "for two at seven".
+ * Tests and benches.
  */
 export function wordErrors(reference: string, hypothesis: string): { errors: number; words: number } {
   const norm = (s: string) =>
-    s
+    normalizeForSpeech(s)
       .toLowerCase()
       .replace(/colour/g, 'color')
       .replace(/favourite/g, 'favorite')
