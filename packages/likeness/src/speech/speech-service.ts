@@ -140,6 +140,12 @@ export class SpeechService {
   }
 
   private async speakWhole(text: string, voice: VoiceRef): Promise<Uint8Array<ArrayBuffer>> {
+    const { pcm, rate } = await this.speakPcm(text, voice);
+    return wavFile(pcm, rate);
+  }
+
+  /** A whole utterance at once: its audio joined in order, at the engine's rate (previews, checks). */
+  async speakPcm(text: string, voice: VoiceRef): Promise<{ pcm: Int16Array; rate: number }> {
     const parts: Int16Array[] = [];
     let rate = 16000;
     for await (const chunk of this.stream(text, voice)) {
@@ -152,7 +158,7 @@ export class SpeechService {
       pcm.set(p, at);
       at += p.length;
     }
-    return wavFile(pcm, rate);
+    return { pcm, rate };
   }
 
   /**
