@@ -18,6 +18,7 @@ export const PROBLEM_TYPES = {
   'multiple-faces': { status: 422, title: 'More than one face was found' },
   'face-too-small': { status: 422, title: 'The face is too small' },
   'face-not-frontal': { status: 422, title: 'The face is turned too far from the camera' },
+  'face-detection-failed': { status: 502, title: 'Face detection failed' },
   'unsupported-video-format': { status: 422, title: 'The video format is not supported' },
   'corrupt-video': { status: 422, title: 'The video cannot be decoded' },
   'video-too-long': { status: 422, title: 'The video is longer than the limit' },

@@ -55,7 +55,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** One detector per process: its models take ~100 ms and some memory to load. */
+/** One detector, so one face process, for every server this process starts (tests start many). */
 let sharedDetector: FaceDetector | undefined;
 
 export async function buildServices(

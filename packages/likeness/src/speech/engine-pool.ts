@@ -31,6 +31,11 @@ export interface EnginePoolOptions {
   maxRequestsPerProcess?: number;
   /** Heap limit for each process. */
   maxHeapMb?: number;
+  /**
+   * A process with no work for this long leaves, and the next request starts one again (0: never). For engines
+   * used now and then whose models are large: their memory is given back between uses.
+   */
+  idleExitMs?: number;
   /** Scheduling priority of the processes relative to 0 (higher: yields to the server). */
   niceness?: number;
   /**
@@ -93,6 +98,10 @@ interface Slot<Req, Res> {
   timedOut: boolean;
   /** An urgent lane: takes only urgent requests, at the server's priority. */
   urgentLane: boolean;
+  /** Counts down `idleExitMs` while the process has no work. */
+  idleTimer: NodeJS.Timeout | undefined;
+  /** Leaving because it was idle: not replaced. */
+  parked: boolean;
 }
 
 /** Processes sized to the machine: one per core, at least one, at most four. */
@@ -129,6 +138,7 @@ export class EnginePool<Req extends object, Res> {
       maxQueue: 512,
       maxRequestsPerProcess: 5000,
       maxHeapMb: 512,
+      idleExitMs: 0,
       niceness: 5,
       urgentLanes: 0,
       cancellable: false,
@@ -330,6 +340,8 @@ export class EnginePool<Req extends object, Res> {
       retiring: false,
       timedOut: false,
       urgentLane,
+      idleTimer: undefined,
+      parked: false,
     };
     // Below the server's priority: the audio clock and the frames of live sessions come first; synthesis
     // runs many times faster than realtime and only has to stay ahead of playback.
@@ -355,6 +367,7 @@ export class EnginePool<Req extends object, Res> {
           if (this.pendingHint) child.send({ hint: this.pendingHint }, () => undefined);
           this.pendingHint = undefined;
           this.dispatch();
+          if (!slot.job) this.armIdle(slot);
           return;
         }
         if (msg.notice !== undefined) {
@@ -377,6 +390,7 @@ export class EnginePool<Req extends object, Res> {
         else this.settle(job, undefined, msg);
         if (slot.served >= this.opts.maxRequestsPerProcess) this.retire(slot);
         this.dispatch();
+        if (!slot.job) this.armIdle(slot);
       },
     );
     child.on('error', () => undefined); // a failed spawn surfaces as 'exit'
@@ -387,6 +401,7 @@ export class EnginePool<Req extends object, Res> {
   private onExit(slot: Slot<Req, Res>, code: number | null, signal: NodeJS.Signals | null): void {
     this.slots.delete(slot);
     clearTimeout(slot.timer);
+    clearTimeout(slot.idleTimer);
     const expected = slot.retiring || this.closed;
     this.opts.onEvent?.({
       type: 'exited',
@@ -412,6 +427,14 @@ export class EnginePool<Req extends object, Res> {
       slot.job = undefined;
     }
     if (this.closed) return;
+    if (slot.parked) {
+      // Left for being idle: the next request starts the pool again (work that came meanwhile does so now).
+      if (this.slots.size === 0) {
+        this.started = false;
+        if (this.queue.length > 0) this.warm();
+      } else if (this.queue.length > 0) this.spawn(slot.urgentLane);
+      return;
+    }
     if (!expected) {
       this.stats.crashes++;
       if (!slot.ready) this.failedStarts++;
@@ -456,7 +479,19 @@ export class EnginePool<Req extends object, Res> {
     return slot.ready && !slot.job && !slot.retiring;
   }
 
+  private armIdle(slot: Slot<Req, Res>): void {
+    if (!this.opts.idleExitMs) return;
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = setTimeout(() => {
+      if (!this.idle(slot) || this.queue.length > 0) return;
+      slot.parked = true;
+      this.retire(slot);
+    }, this.opts.idleExitMs);
+    slot.idleTimer.unref();
+  }
+
   private assign(slot: Slot<Req, Res>, job: Job<Req, Res>): void {
+    clearTimeout(slot.idleTimer);
     slot.job = job;
     this.armTimeout(slot);
     slot.child.send({ id: job.id, ...job.request }, (err) => {

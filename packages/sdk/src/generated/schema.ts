@@ -694,7 +694,7 @@ export interface components {
             width: number;
             height: number;
         };
-        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, quota-exceeded, speech-failed, model-failed, model-unavailable, turn-in-progress, livekit-unavailable, unsupported-audio, audio-too-long, no-speech, recognition-failed, recognizer-unavailable, invalid-webhook-url, video-not-ready, encoding-failed, internal-error. */
+        /** @description RFC 9457 problem details. Types: validation-error, unauthorized, forbidden, not-found, session-not-live, payload-too-large, unsupported-media-type, not-an-image, unsupported-image-format, corrupt-image, image-too-large, no-face, multiple-faces, face-too-small, face-not-frontal, face-detection-failed, unsupported-video-format, corrupt-video, video-too-long, too-many-sessions, server-busy, text-too-long, unsupported-characters, unknown-voice, wrong-session-mode, usage-cap-exceeded, quota-exceeded, speech-failed, model-failed, model-unavailable, turn-in-progress, livekit-unavailable, unsupported-audio, audio-too-long, no-speech, recognition-failed, recognizer-unavailable, invalid-webhook-url, video-not-ready, encoding-failed, internal-error. */
         Problem: {
             /**
              * @description Stable URI naming the kind of error.
