@@ -59,3 +59,32 @@ export async function neuralRequest<Q extends object, R>(
     throw neuralFailure(err, opts.engine, opts.label);
   }
 }
+
+/** [from, to) ranges of at most `max` symbols, cut after a space or punctuation where one is near. */
+export function pieces(symbols: string[], max: number): [number, number][] {
+  const out: [number, number][] = [];
+  let from = 0;
+  while (symbols.length - from > max) {
+    let cut = from + max;
+    for (let i = from + max - 1; i > from + max / 2; i--) {
+      if (/[\s,.;:!?]/.test(symbols[i]!)) {
+        cut = i + 1;
+        break;
+      }
+    }
+    out.push([from, cut]);
+    from = cut;
+  }
+  out.push([from, symbols.length]);
+  return out;
+}
+
+/** Float samples in [-1, 1] as 16-bit PCM, clipped. */
+export function toInt16(samples: Float32Array): Int16Array {
+  const out = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i]! * 32767;
+    out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
+  }
+  return out;
+}

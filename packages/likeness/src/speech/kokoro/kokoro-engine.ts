@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Problem } from '../../errors.ts';
 import { EnginePool, type EnginePoolEvent } from '../engine-pool.ts';
-import { neuralChunk, neuralRequest } from '../neural-piece.ts';
+import { neuralChunk, neuralRequest, pieces, toInt16 } from '../neural-piece.ts';
 import type { SpeechChunk, SpeechEngine, SynthesisRequest } from '../types.ts';
 import { KOKORO_VOICES } from '../voice-catalog.ts';
 import { KOKORO_RATE, timingsFromDurations } from './kokoro-timings.ts';
@@ -141,32 +141,4 @@ export class KokoroEngine implements SpeechEngine {
     this.phonemizer.close();
     await this.pool.close();
   }
-}
-
-/** [from, to) ranges of at most `max` symbols, cut after a space or punctuation where one is near. */
-export function pieces(symbols: string[], max: number): [number, number][] {
-  const out: [number, number][] = [];
-  let from = 0;
-  while (symbols.length - from > max) {
-    let cut = from + max;
-    for (let i = from + max - 1; i > from + max / 2; i--) {
-      if (/[\s,.;:!?]/.test(symbols[i]!)) {
-        cut = i + 1;
-        break;
-      }
-    }
-    out.push([from, cut]);
-    from = cut;
-  }
-  out.push([from, symbols.length]);
-  return out;
-}
-
-export function toInt16(samples: Float32Array): Int16Array {
-  const out = new Int16Array(samples.length);
-  for (let i = 0; i < samples.length; i++) {
-    const v = samples[i]! * 32767;
-    out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
-  }
-  return out;
 }

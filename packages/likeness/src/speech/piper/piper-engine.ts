@@ -2,10 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Problem } from '../../errors.ts';
 import { EnginePool, type EnginePoolEvent } from '../engine-pool.ts';
-import { pieces, toInt16 } from '../kokoro/kokoro-engine.ts';
 import { timingsFromDurations } from '../kokoro/kokoro-timings.ts';
 import { KokoroPhonemizer } from '../kokoro/phonemize.ts';
-import { neuralChunk, neuralRequest } from '../neural-piece.ts';
+import { neuralChunk, neuralRequest, pieces, toInt16 } from '../neural-piece.ts';
 import type { SpeechChunk, SpeechEngine, SynthesisRequest } from '../types.ts';
 import { PIPER_VOICES } from '../voice-catalog.ts';
 
