@@ -4,7 +4,10 @@
 // Plain JS so it starts without a TypeScript loader.
 import { PGlite } from '@electric-sql/pglite';
 
+// The server forks this with an IPC channel: killed meanwhile, it closes the channel, and this leaves too.
+process.on('disconnect', () => process.exit(1));
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: create-cluster.mjs DIR');
 const db = await PGlite.create(dir);
 await db.close();
+process.exit(0); // the IPC channel would keep this process alive

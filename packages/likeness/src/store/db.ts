@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
+import { fork } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -54,18 +53,44 @@ export const PGLITE_SETTINGS = [
  * takes seconds) leaves no half-made database that every later start would fail on.
  */
 async function openPGlite(dir: string): Promise<PGlite> {
+  // What a start killed while creating the cluster left: removed best effort, since its creator process may
+  // still be writing there for a moment (it leaves when its server is gone), so each start creates in its own.
+  const parent = path.dirname(dir);
+  const stale = `${path.basename(dir)}.creating`;
+  for (const name of await fs.readdir(parent).catch(() => [] as string[]))
+    if (name.startsWith(stale))
+      await fs.rm(path.join(parent, name), { recursive: true, force: true }).catch(() => undefined);
   const exists = await fs
     .access(path.join(dir, 'PG_VERSION'))
     .then(() => true)
     .catch(() => false);
   if (!exists) {
-    const creating = `${dir}.creating`;
-    await fs.rm(creating, { recursive: true, force: true });
     await fs.rm(dir, { recursive: true, force: true }); // an empty or broken leftover
+    const creating = `${dir}.creating-${process.pid}-${Date.now()}`;
     await fs.mkdir(creating, { recursive: true });
-    const script = fileURLToPath(new URL('./create-cluster.mjs', import.meta.url));
-    await promisify(execFile)(process.execPath, [script, creating], { timeout: 120_000 });
+    await createCluster(creating);
     await fs.rename(creating, dir);
   }
   return PGlite.create(dir, { postgresqlconf: PGLITE_SETTINGS });
+}
+
+/** Runs create-cluster.mjs on `dir` and waits for it (2 minutes at most). */
+function createCluster(dir: string): Promise<void> {
+  const child = fork(fileURLToPath(new URL('./create-cluster.mjs', import.meta.url)), [dir], {
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-2000);
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`creating the database failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
+    });
+  });
 }
