@@ -29,7 +29,7 @@ import { openMicPage } from '../packages/likeness/test/helpers/browser-mic.ts';
 import { embeddedRecognizer } from '../packages/likeness/test/helpers/speech-audio.ts';
 import { wordErrors } from '../packages/likeness/test/helpers/word-errors.ts';
 import { BENCH_KEY, benchApi, ROOT, startBenchServer } from './lib/bench-server.ts';
-import { childPids, cpuSeconds, followEvents, processStats } from './lib/sse.ts';
+import { cpuSeconds, followEvents, serverMemory } from './lib/sse.ts';
 import { pct } from './lib/stats.ts';
 import { startViewerProcess } from './lib/viewers.ts';
 
@@ -180,10 +180,8 @@ const { child, base } = await startBenchServer({
   },
 });
 const api = benchApi(base);
-const rss = () => {
-  const pids = [child.pid!, ...childPids(child.pid!)];
-  return pids.reduce((sum, pid) => sum + (fs.existsSync(`/proc/${pid}`) ? processStats(pid).rss_mb : 0), 0);
-};
+/** RSS summed over the server and its engine processes (shared pages counted in each). */
+const rss = () => serverMemory(child.pid!).total_rss_mb;
 try {
   const cast = (await api('GET', '/v1/characters?limit=100')).data as { id: string; slug: string }[];
   const id = (slug: string) => cast.find((c) => c.slug === slug)!.id;
@@ -327,6 +325,8 @@ try {
     }
   }
   result.server_rss_mb_with_neural_voice = rss();
+  // PSS counts the pages the processes share (node itself, libraries) once: what the server really takes.
+  result.server_memory_with_neural_voice = serverMemory(child.pid!);
 
   // 2b. MP4 with the neural voice.
   if (part('mp4')) {

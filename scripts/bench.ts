@@ -4,7 +4,8 @@
  *     identities) and a later start on the same dir;
  *   - cold registration of a 512x512 portrait (median of 5, server already warm: distinct bytes each time so
  *     the content-addressed cache cannot answer), warm registration (cache hit, median of 5);
- *   - server memory (RSS) after the runs.
+ *   - memory of the server and its engine processes (RSS, and PSS which counts shared pages once), after the
+ *     first start and after the runs.
  *   - on-demand MP4 of a ~10 s utterance through HTTP: wall time, media seconds per wall second, time to the
  *     first byte of the response (median of 3, server warm);
  *   - render ms per 512x512 frame (median, p99) over a real utterance's track, for a drawing and a photo;
@@ -27,6 +28,7 @@ import { PortraitRenderer } from '../packages/likeness/src/render/renderer.ts';
 import { FliteEngine } from '../packages/likeness/src/speech/flite-engine.ts';
 import { SpeechService } from '../packages/likeness/src/speech/speech-service.ts';
 import { BENCH_KEY, ROOT, startBenchServer } from './lib/bench-server.ts';
+import { serverMemory } from './lib/sse.ts';
 
 const root = ROOT;
 const KEY = BENCH_KEY;
@@ -80,11 +82,6 @@ async function stop(child: ChildProcess) {
   await exited;
 }
 
-function rssMb(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
-}
-
 async function register(port: number, bytes: Buffer): Promise<{ ms: number; cached: boolean }> {
   const form = new FormData();
   form.append('name', 'Bench');
@@ -113,6 +110,7 @@ async function variant(i: number): Promise<Buffer> {
 const port = 18000 + Math.floor(Math.random() * 2000);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'likeness-bench-'));
 const first = await startServer(dataDir, port);
+const firstStartMemory = serverMemory(first.child.pid!); // the cast was just registered
 await stop(first.child);
 const { child, startMs } = await startServer(dataDir, port);
 
@@ -134,7 +132,7 @@ for (let i = 0; i < 5; i++) {
 await generateOverHttp(port); // warm-up: speech worker, renderer cache
 const mp4Runs: { wallMs: number; firstByteMs: number; mediaS: number }[] = [];
 for (let i = 0; i < 3; i++) mp4Runs.push(await generateOverHttp(port));
-const memory = rssMb(child.pid!);
+const memory = serverMemory(child.pid!);
 await stop(child);
 
 // In-process: render per frame, speech speed, contact sheet.
@@ -225,7 +223,11 @@ console.log(
         targets: { cold_ms: 1500, warm_ms: 20 },
       },
       server_start_ms: { first_start_empty_data_dir: round(first.startMs), later_start: round(startMs) },
-      server_rss_mb_after_registrations_and_mp4s: memory,
+      server_memory_mb: {
+        after_first_start: firstStartMemory,
+        after_registrations_and_mp4s: memory,
+        note: 'server + engine processes; PSS counts shared pages once (the face process leaves after 60 s idle)',
+      },
       mp4_10s_utterance_http: {
         media_s: mp4Runs[0]!.mediaS,
         wall_ms_median: round(median(mp4Runs.map((r) => r.wallMs))),

@@ -43,6 +43,49 @@ export function childPids(pid: number): number[] {
   return text ? text.split(/\s+/).map(Number) : [];
 }
 
+/**
+ * Memory of a server and its engine processes. RSS counts shared pages (the node binary, libraries) in every
+ * process, so its sum overstates what the server takes; PSS shares them out and sums to the truth.
+ */
+export function serverMemory(pid: number): {
+  server_rss_mb: number;
+  total_rss_mb: number;
+  total_pss_mb: number;
+  pss_mb_by_process: Record<string, number>;
+} {
+  const kb = (text: string, field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  let rss = 0;
+  let pss = 0;
+  let serverRss = 0;
+  const byProcess: Record<string, number> = {};
+  for (const p of [pid, ...childPids(pid)]) {
+    let rollup: string;
+    let cmd: string;
+    try {
+      rollup = fs.readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+      cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ');
+    } catch {
+      continue; // gone meanwhile
+    }
+    rss += kb(rollup, 'Rss');
+    pss += kb(rollup, 'Pss');
+    if (p === pid) serverRss = kb(rollup, 'Rss');
+    // "flite-process", "whisper_worker", "espeak-ng"...: the script or program a process runs.
+    const name =
+      p === pid
+        ? 'server'
+        : (/([\w-]+)\.(?:mjs|py)\b/.exec(cmd)?.[1] ?? cmd.split(' ')[0]!.split('/').pop()!);
+    byProcess[name] = Math.round((byProcess[name] ?? 0) + kb(rollup, 'Pss') / 1024);
+  }
+  return {
+    server_rss_mb: Math.round(serverRss / 1024),
+    total_rss_mb: Math.round(rss / 1024),
+    total_pss_mb: Math.round(pss / 1024),
+    pss_mb_by_process: byProcess,
+  };
+}
+
 /** CPU seconds a process has used (user + system), from /proc. */
 export function cpuSeconds(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
