@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OPEN_VISEMES } from '../src/animation/visemes.ts';
 import { resampleTo } from '../src/realtime/resample.ts';
+import type { UtteranceChunk } from '../src/speech/speech-service.ts';
 import { measureMp4 } from './helpers/mp4.ts';
 import { embeddedRecognizer } from './helpers/speech-audio.ts';
 import { ADMIN_KEY, problemOf, startTestServer, type TestServer } from './helpers/test-server.ts';
@@ -32,6 +33,31 @@ function leadingSilenceMs(pcm: Int16Array, rate: number): number {
 }
 
 const auth = { authorization: `Bearer ${ADMIN_KEY}` };
+
+/**
+ * Open-mouth visemes in a stream, and how many sit on loud audio (RMS over 1000) where the engine's own timings put
+ * them: wrong timings put vowels on consonants and pauses. Every chunk must carry phoneme timings.
+ */
+async function vowelsOnLoudAudio(
+  chunks: AsyncIterable<UtteranceChunk>,
+): Promise<{ open: number; loud: number }> {
+  let open = 0;
+  let loud = 0;
+  for await (const chunk of chunks) {
+    assert.equal(chunk.visemeSource, 'phonemes');
+    const start = chunk.startSample / chunk.sampleRate;
+    for (const v of chunk.visemes) {
+      if (!OPEN_VISEMES.has(v.viseme)) continue;
+      open++;
+      const from = Math.max(0, Math.round((v.start - start) * chunk.sampleRate));
+      const to = Math.min(chunk.samples.length, Math.round((v.end - start) * chunk.sampleRate));
+      let sum = 0;
+      for (let i = from; i < to; i++) sum += chunk.samples[i]! ** 2;
+      if (Math.sqrt(sum / Math.max(1, to - from)) > 1000) loud++;
+    }
+  }
+  return { open, loud };
+}
 
 describe('neural voice', () => {
   let t: TestServer;
@@ -97,27 +123,12 @@ describe('neural voice', () => {
   });
 
   it('gives exact phoneme timings: open-mouth visemes sit on loud audio', async () => {
-    const speech = t.server.services.speech;
-    let loudOpen = 0;
-    let open = 0;
-    for await (const chunk of speech.stream('Hello there, my good friend. How are you today?', {
-      provider: 'kokoro',
-      id: 'am_michael',
-    })) {
-      assert.equal(chunk.visemeSource, 'phonemes');
-      const start = chunk.startSample / chunk.sampleRate;
-      for (const v of chunk.visemes) {
-        if (!OPEN_VISEMES.has(v.viseme)) continue;
-        open++;
-        const from = Math.round((v.start - start) * chunk.sampleRate);
-        const to = Math.round((v.end - start) * chunk.sampleRate);
-        let sum = 0;
-        for (let i = Math.max(0, from); i < Math.min(chunk.samples.length, to); i++)
-          sum += chunk.samples[i]! ** 2;
-        const rms = Math.sqrt(sum / Math.max(1, to - from));
-        if (rms > 1000) loudOpen++;
-      }
-    }
+    const { open, loud: loudOpen } = await vowelsOnLoudAudio(
+      t.server.services.speech.stream('Hello there, my good friend. How are you today?', {
+        provider: 'kokoro',
+        id: 'am_michael',
+      }),
+    );
     assert.ok(open >= 8, `${open} open-mouth visemes`);
     assert.ok(loudOpen / open >= 0.9, `${loudOpen} of ${open} vowels are loud where the timings put them`);
   });
@@ -216,25 +227,14 @@ describe('neural voice', () => {
     let loudOpen = 0;
     let open = 0;
     for (let round = 0; round < 3; round++) {
-      for await (const chunk of t.server.services.speech.stream(
-        'Hello there, my good friend. How are you today?',
-        {
+      const counts = await vowelsOnLoudAudio(
+        t.server.services.speech.stream('Hello there, my good friend. How are you today?', {
           provider: 'piper',
           id: 'joe',
-        },
-      )) {
-        assert.equal(chunk.visemeSource, 'phonemes');
-        const start = chunk.startSample / chunk.sampleRate;
-        for (const v of chunk.visemes) {
-          if (!OPEN_VISEMES.has(v.viseme)) continue;
-          open++;
-          const from = Math.max(0, Math.round((v.start - start) * chunk.sampleRate));
-          const to = Math.min(chunk.samples.length, Math.round((v.end - start) * chunk.sampleRate));
-          let sum = 0;
-          for (let i = from; i < to; i++) sum += chunk.samples[i]! ** 2;
-          if (Math.sqrt(sum / Math.max(1, to - from)) > 1000) loudOpen++;
-        }
-      }
+        }),
+      );
+      open += counts.open;
+      loudOpen += counts.loud;
     }
     assert.ok(open >= 24, `${open} open-mouth visemes`);
     assert.ok(loudOpen / open >= 0.85, `${loudOpen} of ${open} vowels are loud where the timings put them`);
