@@ -43,11 +43,6 @@ export class FaceDetector {
     idleExitMs: IDLE_EXIT_MS,
   });
 
-  /** Starts the face process now, so the next registration does not wait for its models to load. */
-  async load(): Promise<void> {
-    this.pool.warm();
-  }
-
   /** All faces in the image, best first. */
   async detect(image: RgbImage): Promise<DetectedFace[]> {
     const scaled = await fitWithin(image, DETECT_MAX_SIDE);
