@@ -39,6 +39,8 @@ const QUESTIONS = CONVERSATION_QUESTIONS;
 const STAGES = [
   'vad_ms',
   'recognition_ms',
+  'recognition_encode_ms',
+  'recognition_decode_ms',
   'end_of_turn_ms',
   'llm_first_token_ms',
   'first_clause_ms',
@@ -181,6 +183,8 @@ async function run(label: string, env: Record<string, string>) {
       server_breakdown_ms_from_end_of_speech: {
         vad_pause: stage('vad_ms'),
         final_transcript: stage('recognition_ms'),
+        of_which_recogniser_encode: stage('recognition_encode_ms'),
+        of_which_recogniser_decode: stage('recognition_decode_ms'),
         end_of_turn: stage('end_of_turn_ms'),
         llm_first_token: stage('llm_first_token_ms'),
         first_clause: stage('first_clause_ms'),
@@ -210,8 +214,8 @@ async function run(label: string, env: Record<string, string>) {
         late_frames: Number(lastQ.late_frames ?? 0) - Number(firstQ.late_frames ?? 0),
       },
       barge_in_speech_start_to_answer_silent_at_browser_ms: barge.map(r0),
-      // Each turn: at the page, then the server's stages (VAD, recognition, end of turn, first token, first
-      // clause, TTS first audio, first sound sent), and the way in and out.
+      // Each turn: at the page, then the server's stages (VAD, recognition with its model's encode and decode,
+      // end of turn, first token, first clause, TTS first audio, first sound sent), and the way in and out.
       per_turn_ms: atBrowser.map((b, i) =>
         [b, ...STAGES.map((k) => server[i]![k] ?? NaN), transportIn[i] ?? NaN, transportOut[i] ?? NaN]
           .map(r0)

@@ -50,6 +50,9 @@ export interface TurnMetrics {
    */
   vad_ms?: number;
   recognition_ms?: number;
+  /** Of recognition_ms, the recogniser's model: encoding the audio, decoding the words (the rest is waiting). */
+  recognition_encode_ms?: number;
+  recognition_decode_ms?: number;
   end_of_turn_ms?: number;
   /** ms from the user's message (typed) or the end of their speech (spoken) to each stage. */
   llm_first_token_ms?: number;

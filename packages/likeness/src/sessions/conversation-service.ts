@@ -346,6 +346,12 @@ export class ConversationService {
               metrics: {
                 vad_ms: Math.round(heard.vadMs),
                 recognition_ms: Math.round(heard.recognitionMs),
+                ...(heard.recognitionModelMs
+                  ? {
+                      recognition_encode_ms: Math.round(heard.recognitionModelMs.encode),
+                      recognition_decode_ms: Math.round(heard.recognitionModelMs.decode),
+                    }
+                  : {}),
                 end_of_turn_ms: Math.round(heard.endOfTurnMs),
               },
             }

@@ -18,6 +18,8 @@ interface Reply {
   no_speech_prob: number;
   avg_logprob: number;
   audio_s: number;
+  encode_ms: number;
+  decode_ms: number;
 }
 
 /** Whisper says this when it is sure nobody spoke, or makes words up over noise. */
@@ -97,6 +99,8 @@ export class EmbeddedRecognizer implements SpeechToText {
       noSpeech,
       audioS: reply.audio_s,
       ms: performance.now() - started,
+      encodeMs: reply.encode_ms,
+      decodeMs: reply.decode_ms,
     };
   }
 

@@ -13,6 +13,9 @@ export interface Transcript {
   audioS: number;
   /** ms the recogniser took, from request to answer (queueing included). */
   ms: number;
+  /** Recognisers that can say: ms of that spent in the model itself, encoding the audio and decoding the words. */
+  encodeMs?: number;
+  decodeMs?: number;
 }
 
 export interface RecognizeOptions {
