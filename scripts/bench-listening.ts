@@ -42,6 +42,7 @@ const STAGES = [
   'recognition_encode_ms',
   'recognition_decode_ms',
   'end_of_turn_ms',
+  'llm_request_ms',
   'llm_first_token_ms',
   'first_clause_ms',
   'tts_first_audio_ms',
@@ -186,6 +187,7 @@ async function run(label: string, env: Record<string, string>) {
         of_which_recogniser_encode: stage('recognition_encode_ms'),
         of_which_recogniser_decode: stage('recognition_decode_ms'),
         end_of_turn: stage('end_of_turn_ms'),
+        llm_request: stage('llm_request_ms'),
         llm_first_token: stage('llm_first_token_ms'),
         first_clause: stage('first_clause_ms'),
         tts_first_audio: stage('tts_first_audio_ms'),
@@ -215,7 +217,7 @@ async function run(label: string, env: Record<string, string>) {
       },
       barge_in_speech_start_to_answer_silent_at_browser_ms: barge.map(r0),
       // Each turn: at the page, then the server's stages (VAD, recognition with its model's encode and decode,
-      // end of turn, first token, first clause, TTS first audio, first sound sent), and the way in and out.
+      // end of turn, model asked, first token, first clause, TTS first audio, first sound sent), and the way in and out.
       per_turn_ms: atBrowser.map((b, i) =>
         [b, ...STAGES.map((k) => server[i]![k] ?? NaN), transportIn[i] ?? NaN, transportOut[i] ?? NaN]
           .map(r0)

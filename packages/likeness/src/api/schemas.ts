@@ -183,7 +183,7 @@ export const MessageSchema = z
     duration_s: z.number().nullable(),
     metrics: z.record(z.string(), z.number()).openapi({
       description:
-        "ms from the message (typed) or the end of the user's speech (spoken live) to: llm_first_token_ms, first_clause_ms, tts_first_audio_ms, first_sound_ms, total_ms; spoken turns add vad_ms, recognition_ms (of it recognition_encode_ms and recognition_decode_ms, from recognisers that say), end_of_turn_ms.",
+        "ms from the message (typed) or the end of the user's speech (spoken live) to: llm_request_ms (the prompt built and asked of the model), llm_first_token_ms, first_clause_ms, tts_first_audio_ms, first_sound_ms, total_ms; spoken turns add vad_ms, recognition_ms (of it recognition_encode_ms and recognition_decode_ms, from recognisers that say), end_of_turn_ms.",
     }),
     transcript: z
       .object({ text: z.string(), recognition_ms: z.number() })

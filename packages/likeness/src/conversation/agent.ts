@@ -55,6 +55,8 @@ export interface TurnMetrics {
   recognition_decode_ms?: number;
   end_of_turn_ms?: number;
   /** ms from the user's message (typed) or the end of their speech (spoken) to each stage. */
+  /** The prompt is built (session, character and memory read) and asked of the model. */
+  llm_request_ms?: number;
   llm_first_token_ms?: number;
   first_clause_ms?: number;
   tts_first_audio_ms?: number;
@@ -242,6 +244,7 @@ export class ConversationAgent {
         metrics.llm_prompt_tokens = u.promptTokens;
         metrics.llm_prompt_tokens_read = u.readTokens;
       };
+      metrics.llm_request_ms = since();
       for await (const d of model.chat(messages, { signal, maxTokens: 120, temperature: 0.7, onUsage })) {
         metrics.llm_first_token_ms ??= since();
         yield d;

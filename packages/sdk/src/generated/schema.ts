@@ -1023,7 +1023,7 @@ export interface components {
             /** @description On-demand replies: the MP4, for the same key. */
             video_url: string | null;
             duration_s: number | null;
-            /** @description ms from the message (typed) or the end of the user's speech (spoken live) to: llm_first_token_ms, first_clause_ms, tts_first_audio_ms, first_sound_ms, total_ms; spoken turns add vad_ms, recognition_ms (of it recognition_encode_ms and recognition_decode_ms, from recognisers that say), end_of_turn_ms. */
+            /** @description ms from the message (typed) or the end of the user's speech (spoken live) to: llm_request_ms (the prompt built and asked of the model), llm_first_token_ms, first_clause_ms, tts_first_audio_ms, first_sound_ms, total_ms; spoken turns add vad_ms, recognition_ms (of it recognition_encode_ms and recognition_decode_ms, from recognisers that say), end_of_turn_ms. */
             metrics: {
                 [key: string]: number;
             };
