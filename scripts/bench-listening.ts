@@ -262,7 +262,7 @@ async function recognition() {
   }
   await stt.close();
   return {
-    recogniser: 'embedded Whisper base (CTranslate2 int8), clip-sized window',
+    recogniser: 'embedded Whisper base (int8: CTranslate2 encoder, onnxruntime decoder), clip-sized window',
     utterances: ms.length,
     word_error_rate_percent: Math.round((errors / words) * 1000) / 10,
     recognition_ms: { p50: r0(pct(ms, 0.5)), p95: r0(pct(ms, 0.95)) },

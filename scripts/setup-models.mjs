@@ -213,6 +213,9 @@ async function installSttEnv() {
  *   them as Q4_0 (down projections Q8_0), which reads a user's turn about 40 % faster (see the tool).
  * - Kokoro's int8 export runs its convolutions through a slow integer kernel on CPU; the neural voice uses a
  *   float rewrite of it (kokoro_float_conv.py).
+ * - The recogniser's decoder: CTranslate2's int8 products run slowly on AMD CPUs (oneDNN); whisper_decoder_onnx.py
+ *   rebuilds Whisper's text decoder from the same weights as two int8 ONNX graphs, which onnxruntime steps through
+ *   2-3x faster a token (see the tool).
  * - A Piper voice's graph returns only audio; the engine also needs each phoneme's duration, an intermediate
  *   tensor that piper_timed.py adds to the outputs. Opt-in: skipped when its voice is not installed.
  */
@@ -224,6 +227,19 @@ const DERIVED = [
     file: 'smollm2-135m-instruct.q4_0.gguf',
     sha256: '3af0e64d8f368983b8a4fc0808caf6b6902ef7dcefbb4cd64b6755987abf9d30',
     unavailable: 'The model runs from its Q4_1 file, slower to read each turn.',
+  },
+  {
+    what: 'speech recogniser decoder',
+    source: 'whisper-base-model',
+    tool: 'whisper_decoder_onnx.py',
+    file: 'whisper-base/decoder-step.onnx',
+    sha256: '358f3db120d026acd97419570312b6b4dfec615a34f5024f724d3453578bb3d4',
+    // A second output, written by the same run.
+    also: {
+      file: 'whisper-base/decoder-cross.onnx',
+      sha256: 'cab12ed7ae6c2b0a6c6d66eb6aad1a9003aee341997e0444195d82f653491070',
+    },
+    unavailable: 'The recogniser decodes in CTranslate2, slower per word.',
   },
   {
     what: 'neural voice',
@@ -246,32 +262,43 @@ const DERIVED = [
 
 async function buildDerived(d) {
   const source = path.join(dir, manifest[d.source].file);
-  const target = path.join(dir, d.file);
-  const stamp = `${target}.sha256`;
-  if (fs.existsSync(target) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === d.sha256)
-    return;
+  const outputs = [d, ...(d.also ? [d.also] : [])].map((o) => ({
+    target: path.join(dir, o.file),
+    file: o.file,
+    sha256: o.sha256,
+  }));
+  const built = (o) =>
+    fs.existsSync(o.target) &&
+    fs.existsSync(`${o.target}.sha256`) &&
+    fs.readFileSync(`${o.target}.sha256`, 'utf8').trim() === o.sha256;
+  if (outputs.every(built)) return;
   if (!fs.existsSync(source)) {
     if (d.optional) return; // not installed (opt-in)
     throw new Error(`${manifest[d.source].file} is missing`);
   }
-  log(`${d.what}: building ${d.file} with ${d.tool}`);
-  const part = `${target}.part`;
+  log(`${d.what}: building ${outputs.map((o) => o.file).join(', ')} with ${d.tool}`);
+  const parts = outputs.map((o) => `${o.target}.part`);
   try {
     const r = spawnSync(
       d.tool.endsWith('.mjs') ? process.execPath : path.join(dir, 'stt-env', 'bin', 'python'),
-      [path.join(dir, 'tools', d.tool), source, part],
+      [path.join(dir, 'tools', d.tool), source, ...parts],
       {
         stdio: ['ignore', 'ignore', 'inherit'],
       },
     );
     if (r.status !== 0) throw new Error(`${d.tool} failed (${r.error?.message ?? `exit ${r.status}`})`);
-    const sum = await sha256File(part);
-    if (sum !== d.sha256) throw new Error(`${d.file}: sha256 ${sum}, expected ${d.sha256}`);
-    fs.renameSync(part, target);
-    fs.writeFileSync(stamp, `${sum}\n`);
-    log(`${d.what}: installed ${d.file} (sha256 verified)`);
+    // All outputs verified before any is installed: a half-built set is never used.
+    for (const [i, o] of outputs.entries()) {
+      const sum = await sha256File(parts[i]);
+      if (sum !== o.sha256) throw new Error(`${o.file}: sha256 ${sum}, expected ${o.sha256}`);
+    }
+    for (const [i, o] of outputs.entries()) {
+      fs.renameSync(parts[i], o.target);
+      fs.writeFileSync(`${o.target}.sha256`, `${o.sha256}\n`);
+    }
+    log(`${d.what}: installed ${outputs.map((o) => o.file).join(', ')} (sha256 verified)`);
   } finally {
-    fs.rmSync(part, { force: true });
+    for (const part of parts) fs.rmSync(part, { force: true });
   }
 }
 

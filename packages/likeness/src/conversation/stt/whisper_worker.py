@@ -11,6 +11,12 @@ Why not faster-whisper's transcribe(): it always pads to a 30 s window, so a 3 s
 (2.1 s against 0.35 s here). The encoder accepts a shorter window; we give it the clip plus 2.56 s of silence,
 which keeps Whisper's output as good on short turns (checked on the bench's recordings) at a fraction of the
 cost. The log-mel features follow faster-whisper's FeatureExtractor (MIT), reduced to what this needs.
+
+The decoder runs in onnxruntime when the setup has built it (decoder-step.onnx and decoder-cross.onnx beside the
+weights, made by models/tools/whisper_decoder_onnx.py): CTranslate2's int8 matrix-vector products on this AMD CPU
+took 12-20 ms a token, onnxruntime's take 5-7, and a short turn's words are most of its recognition. Greedy, with
+CTranslate2's suppressions, so the words come out the same (9 of the bench's 10 questions letter for letter, the
+tenth differs in a misheard name). Without the files it decodes in CTranslate2 as before.
 """
 
 import base64
@@ -90,12 +96,89 @@ class Cancelled(Exception):
     """The server no longer wants this recognition."""
 
 
+class OnnxDecoder:
+    """Whisper's text decoder in onnxruntime: greedy, one call for the prompt and one per token, cancellable between
+    tokens. Suppresses what CTranslate2's generate(suppress_blank=True, suppress_tokens=[-1]) does (the config's
+    non-speech symbols; a blank or the end at the first token) and, as no timestamps are asked for, every special
+    token but the end of text."""
+
+    def __init__(self, model_dir, threads, eot, no_speech):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        # Threads that wait for work sleep rather than spin: on two cores a spinning one takes the time of the
+        # render loop and of the model writing the answer (measured: the decoder is no slower for it).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = lambda name: onnxruntime.InferenceSession(
+            os.path.join(model_dir, name), options, providers=["CPUExecutionProvider"]
+        )
+        self.step = session("decoder-step.onnx")
+        self.cross = session("decoder-cross.onnx")
+        self.layers = sum(1 for i in self.cross.get_outputs() if i.name.startswith("cross_k_"))
+        past = self.step.get_inputs()[[i.name for i in self.step.get_inputs()].index("past_k_0")]
+        self.heads, self.head = past.shape[1], past.shape[3]
+        vocab = self.step.get_outputs()[0].shape[1]
+        with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        self.eot, self.no_speech = eot, no_speech
+        self.suppress = np.zeros(vocab, dtype=bool)
+        self.suppress[config["suppress_ids"]] = True
+        self.suppress[eot + 1 :] = True
+        self.suppress_begin = np.zeros(vocab, dtype=bool)
+        self.suppress_begin[config["suppress_ids_begin"]] = True
+
+    def generate(self, encoded, prompt, max_tokens, is_cancelled):
+        """-> (token ids, no-speech probability, the words' mean log probability)"""
+        feeds = {}
+        cross = self.cross.run(None, {"encoder_out": encoded})
+        empty = np.zeros((1, self.heads, 0, self.head), dtype=np.float32)
+        for i in range(self.layers):
+            feeds[f"cross_k_{i}"], feeds[f"cross_v_{i}"] = cross[2 * i], cross[2 * i + 1]
+            feeds[f"past_k_{i}"] = feeds[f"past_v_{i}"] = empty
+        n = len(prompt)
+        feeds["tokens"] = np.array([prompt], dtype=np.int64)
+        feeds["positions"] = np.arange(n, dtype=np.int64)
+        feeds["mask"] = np.triu(np.full((n, n), -np.inf, dtype=np.float32), 1)
+        feeds["pick"] = np.array([0, n - 1], dtype=np.int64)  # the start token (no speech?) and the last
+        out = self.step.run(None, feeds)
+        first = out[0][0].astype(np.float64)
+        first = np.exp(first - first.max())
+        no_speech_prob = float(first[self.no_speech] / first.sum())
+        logits, past, ids, logprob = out[0][-1], n, [], 0.0
+        while True:
+            if is_cancelled():
+                raise Cancelled()
+            masked = np.where(self.suppress | (self.suppress_begin if not ids else False), -np.inf, logits)
+            token = int(masked.argmax())
+            if token == self.eot or len(ids) >= max_tokens:
+                break
+            shifted = logits - logits.max()
+            logprob += float(shifted[token] - np.log(np.exp(shifted).sum()))
+            ids.append(token)
+            for i in range(self.layers):
+                feeds[f"past_k_{i}"], feeds[f"past_v_{i}"] = out[1 + 2 * i], out[2 + 2 * i]
+            feeds["tokens"] = np.array([[token]], dtype=np.int64)
+            feeds["positions"] = np.array([past], dtype=np.int64)
+            feeds["mask"] = np.zeros((1, past + 1), dtype=np.float32)
+            feeds["pick"] = np.array([0], dtype=np.int64)
+            out = self.step.run(None, feeds)
+            logits, past = out[0][-1], past + 1
+        # The words' mean log probability (the end token's, nearly 0, left out): a lone "you" on silence, Whisper's
+        # usual invention, scores about -1.9 and is told from speech by it, as with CTranslate2's score.
+        return ids, no_speech_prob, logprob / max(1, len(ids))
+
+
 def send(channel, message):
     channel.write((json.dumps(message) + "\n").encode("utf-8"))
     channel.flush()
 
 
 def main():
+    # CTranslate2's OpenMP threads otherwise spin for a while after the encoder, on the core the decoder (another
+    # runtime) then needs: a passive wait made a turn's decoding ~10 % faster.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import ctranslate2
     import tokenizers
 
@@ -113,6 +196,12 @@ def main():
         token("<|notimestamps|>"),
     )
     eot = token("<|endoftext|>")
+    decoder = None
+    if os.path.exists(os.path.join(model_dir, "decoder-step.onnx")):
+        try:
+            decoder = OnnxDecoder(model_dir, threads, eot, token("<|nospeech|>") or token("<|nocaptions|>"))
+        except Exception as err:  # a runtime or file that will not load: CTranslate2 decodes, as before
+            print(f"whisper_worker: the ONNX decoder did not load ({err}); decoding in CTranslate2", file=sys.stderr)
 
     def recognise(pcm, language, is_cancelled=lambda: False):
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
@@ -122,29 +211,39 @@ def main():
         audio = np.pad(audio[: window * HOP], (0, max(0, window * HOP - len(audio))))
         features = log_mel(audio)[:, :window]
         started = time.perf_counter()
-        encoded = model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=False)
+        encoded = model.encode(
+            ctranslate2.StorageView.from_array(features[None]), to_cpu=decoder is not None
+        )
         encoded_at = time.perf_counter()
         if is_cancelled():
             raise Cancelled()
         lang = token(f"<|{language}|>") or token("<|en|>")
-        result = model.generate(
-            encoded,
-            [[sot, lang, transcribe, no_timestamps]],
-            beam_size=1,
-            # The cap stops a hallucinated repetition, and counts the 4 prompt tokens. Brisk speech runs to ~5
-            # words a second, 7-8 tokens with punctuation: a cap of 6 a second cut the last words off ("... then
-            # goes" for "... then goes home.").
-            max_length=min(224, 16 + math.ceil(audio_s * 10)),
-            suppress_blank=True,
-            suppress_tokens=[-1],
-            return_scores=True,
-            return_no_speech_prob=True,
-        )[0]
-        ids = [t for t in result.sequences_ids[0] if t < eot]
+        prompt = [sot, lang, transcribe, no_timestamps]
+        # The cap stops a hallucinated repetition. Brisk speech runs to ~5 words a second, 7-8 tokens with
+        # punctuation: a cap of 6 a second cut the last words off ("... then goes" for "... then goes home.").
+        max_tokens = min(221, 13 + math.ceil(audio_s * 10))
+        if decoder is not None:
+            ids, no_speech_prob, avg_logprob = decoder.generate(
+                np.asarray(encoded), prompt, max_tokens, is_cancelled
+            )
+        else:
+            result = model.generate(
+                encoded,
+                [prompt],
+                beam_size=1,
+                max_length=max_tokens + 3,  # CTranslate2 counts the prompt's tokens after the first
+                suppress_blank=True,
+                suppress_tokens=[-1],
+                return_scores=True,
+                return_no_speech_prob=True,
+            )[0]
+            ids = [t for t in result.sequences_ids[0] if t < eot]
+            no_speech_prob = float(result.no_speech_prob)
+            avg_logprob = float(result.scores[0]) if result.scores else 0.0
         return {
             "text": collapse_repeats(tokenizer.decode(ids).strip()),
-            "no_speech_prob": float(result.no_speech_prob),
-            "avg_logprob": float(result.scores[0]) if result.scores else 0.0,
+            "no_speech_prob": no_speech_prob,
+            "avg_logprob": avg_logprob,
             "audio_s": audio_s,
             "encode_ms": (encoded_at - started) * 1000,
             "decode_ms": (time.perf_counter() - encoded_at) * 1000,
