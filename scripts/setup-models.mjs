@@ -233,7 +233,7 @@ const DERIVED = [
     source: 'whisper-base-model',
     tool: 'whisper_decoder_onnx.py',
     file: 'whisper-base/decoder-step.onnx',
-    sha256: '358f3db120d026acd97419570312b6b4dfec615a34f5024f724d3453578bb3d4',
+    sha256: '1c569cfb21b32780c9816dc6689f560cdc153b978bc7a67a85796685a1b70133',
     // A second output, written by the same run.
     also: {
       file: 'whisper-base/decoder-cross.onnx',

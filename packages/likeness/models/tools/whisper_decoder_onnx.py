@@ -2,17 +2,20 @@
 
 Why: CTranslate2's int8 matrix-vector products go through oneDNN on AMD CPUs (MKL is slower still there), and a
 decoder step of Whisper base took 12-20 ms (one token: ~50 M weights). onnxruntime's int8 kernels (MLAS) do the
-same step in ~4-5 ms on one thread, and the decoder's steps are most of a short turn's recognition. The encoder
-stays in CTranslate2 (one call per turn, where its speed is fine).
+same step in 5-7 ms on one thread, and the decoder's steps are most of a short turn's recognition. The encoder
+stays in CTranslate2: one call per turn, and the same graph in onnxruntime int8 was no faster (82 against 86 ms).
 
 Two graphs, written to the two output paths:
 - cross: the encoder's output [1, T, 512] -> each layer's cross-attention keys and values [1, heads, T, 64],
   computed once per utterance;
-- step: tokens [1, n] at positions [n], an additive mask [n, past + n], each layer's self-attention cache
-  [1, heads, past, 64] and the cross keys and values -> logits of the positions in `pick` [k, vocab] and the
-  grown caches. A prompt is one call (n = 4), each further token one call (n = 1).
-The embedding matrix doubles as the output projection (tied, as in Whisper): the projection is an int8 MatMul,
-the lookup reads a float16 copy. Deterministic: the same weights and onnx/onnxruntime versions give the same bytes.
+- step: the tokens' embeddings [1, n, 512] at positions [n], an additive mask [n, past + n], each layer's
+  self-attention cache [1, heads, past, 64] and the cross keys and values -> logits of the positions in `pick`
+  [k, vocab] and the grown caches. A prompt is one call (n = 4), each further token one call (n = 1).
+The embedding matrix doubles as the output projection (tied, as in Whisper). The projection is an int8 MatMul; the
+lookup is not in the graph: the worker maps the float16 matrix from model.bin (its offset is in this model's
+metadata) and feeds the rows of its tokens, so only those pages are ever read. A float16 copy in the graph cost the
+process 53 MB; the int8 projection's columns as the lookup cost a word of the word-error set.
+Deterministic: the same weights and onnx/onnxruntime versions give the same bytes.
 
 Usage: python whisper_decoder_onnx.py whisper-base/model.bin STEP.onnx CROSS.onnx
 (needs numpy, onnx and onnxruntime, all in models/stt-env).
@@ -37,7 +40,7 @@ DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 
 
 def read_ct2(path):
-    """CTranslate2's model.bin (binary version 6): {name: array}, with aliases resolved."""
+    """CTranslate2's model.bin (binary version 6): {name: array} with aliases resolved, and {name: byte offset}."""
     buf = open(path, "rb").read()
     at = 0
 
@@ -61,18 +64,20 @@ def read_ct2(path):
     if spec != "WhisperSpec":
         raise SystemExit(f"not a Whisper model: {spec}")
     num("I")  # spec revision
-    variables = {}
+    variables, offsets = {}, {}
     for _ in range(num("I")):
         name = string()
         dims = [num("I") for _ in range(num("B"))]
         dtype = DTYPES[num("B")]
         size = num("I")
         variables[name] = np.frombuffer(buf, dtype=dtype, count=size // np.dtype(dtype).itemsize, offset=at).reshape(dims)
+        offsets[name] = at
         at += size
     for _ in range(num("I")):
         alias = string()
-        variables[alias] = variables[string()]
-    return variables
+        target = string()
+        variables[alias], offsets[alias] = variables[target], offsets[target]
+    return variables, offsets
 
 
 class Graph:
@@ -112,7 +117,7 @@ class Graph:
         return self.op("Reshape", [self.op("Transpose", [x], perm=[0, 2, 1, 3]), shape])
 
 
-def build(weights, step_path, cross_path):
+def build(weights, offsets, step_path, cross_path):
     n_heads = int(weights["decoder/num_heads"])
     embedding = weights["decoder/embeddings/weight"]
     vocab, d = embedding.shape
@@ -136,18 +141,21 @@ def build(weights, step_path, cross_path):
         cross_path,
     )
 
-    # step: tokens -> logits at the picked positions, caches grown by n
+    # step: token embeddings -> logits at the picked positions, caches grown by n
     g = Graph()
     scale = g.const("scale", np.array(1.0 / np.sqrt(head), dtype=np.float32))
-    x = g.op(
-        "Add",
-        [
-            g.op("Cast", [g.op("Gather", [g.const("embedding", embedding.astype(np.float16)), "tokens"])], to=f32),
-            g.op("Cast", [g.op("Gather", [g.const("positions_table", weights["decoder/position_encodings/encodings"].astype(np.float16)), "positions"])], to=f32),
-        ],
-    )
+    if embedding.dtype != np.float16:
+        raise SystemExit(f"expected float16 embeddings, found {embedding.dtype}")
+    embedding_source = {
+        "embedding_file": "model.bin",
+        "embedding_offset": str(offsets["decoder/embeddings/weight"]),
+        "embedding_shape": f"{vocab},{d}",
+        "embedding_dtype": "float16",
+    }
+    positions = weights["decoder/position_encodings/encodings"].astype(np.float32)
+    x = g.op("Add", ["embeds", g.op("Gather", [g.const("positions_table", positions), "positions"])])
     inputs = [
-        helper.make_tensor_value_info("tokens", TensorProto.INT64, [1, "n"]),
+        helper.make_tensor_value_info("embeds", f32, [1, "n", d]),
         helper.make_tensor_value_info("positions", TensorProto.INT64, ["n"]),
         helper.make_tensor_value_info("mask", f32, ["n", "total"]),
         helper.make_tensor_value_info("pick", TensorProto.INT64, ["k"]),
@@ -190,10 +198,10 @@ def build(weights, step_path, cross_path):
     x = g.layer_norm(x, weights, "decoder/layer_norm")
     g.op("MatMul", [x, g.const("projection.w", weights["decoder/projection/weight"].astype(np.float32).T)], out="logits")
     outputs.insert(0, helper.make_tensor_value_info("logits", f32, ["k", vocab]))
-    save(g, inputs, outputs, step_path)
+    save(g, inputs, outputs, step_path, metadata=embedding_source)
 
 
-def save(g, inputs, outputs, path):
+def save(g, inputs, outputs, path, metadata=None):
     model = helper.make_model(
         helper.make_graph(g.nodes, "whisper_decoder", inputs, outputs, g.inits),
         opset_imports=[helper.make_opsetid("", 17)],
@@ -205,9 +213,13 @@ def save(g, inputs, outputs, path):
         onnx.save(model, plain)
         # int8 weights for every MatMul with a constant weight; activations quantised per call
         quantize_dynamic(plain, path, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"], per_channel=True)
+        if metadata:
+            quantised = onnx.load(path)
+            onnx.helper.set_model_props(quantised, metadata)
+            onnx.save(quantised, path)
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 4:
         raise SystemExit("usage: whisper_decoder_onnx.py model.bin STEP.onnx CROSS.onnx")
-    build(read_ct2(sys.argv[1]), sys.argv[2], sys.argv[3])
+    build(*read_ct2(sys.argv[1]), sys.argv[2], sys.argv[3])
