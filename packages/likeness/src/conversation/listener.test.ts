@@ -89,12 +89,13 @@ test('speech over the answer silences it after the barge-in delay; a backchannel
   b.listener.close();
   assert.equal(b.log.filter((e) => e.event === 'barge-in').length, 0, JSON.stringify(b.log));
   assert.equal(b.log.filter((e) => e.event === 'turn').length, 0);
-  // Whisper writes it "Okay." or "okay" depending on the few ms of silence before it: either is a backchannel.
+  // Whisper writes it "Okay.", "okay" or "OK" depending on the few ms of silence before it (and on the decoder's
+  // int8 rounding): each is a backchannel.
   const ignored = b.log.find((e) => e.event === 'ignored')?.data as
     | { reason: string; text: string }
     | undefined;
   assert.equal(ignored?.reason, 'backchannel', JSON.stringify(b.log));
-  assert.equal(ignored?.text.toLowerCase().replace(/[^a-z]/g, ''), 'okay');
+  assert.match(ignored?.text.toLowerCase().replace(/[^a-z]/g, '') ?? '', /^ok(ay)?$/);
   // Held while the user spoke, then let go: the answer goes on.
   assert.deepEqual(
     b.log.filter((e) => e.event === 'hold' || e.event === 'release').map((e) => e.event),
