@@ -208,7 +208,8 @@ async function installSttEnv() {
 /**
  * Files the engines need that no package ships as is: made once from an installed model by a tool in
  * models/tools (a Python one runs with the `onnx` package from the Python environment above, a `.mjs` one with
- * this Node), their checksum verified, with a stamp so a later setup skips them.
+ * this Node), each output's checksum verified, with a stamp so a later setup skips them. The tool is called with
+ * the source file and then one path per output, in order.
  * - The embedded language model's Q4_1 weights have no fast kernel in llama.cpp on x86; gguf_q4_0.mjs rewrites
  *   them as Q4_0 (down projections Q8_0), which reads a user's turn about 40 % faster (see the tool).
  * - Kokoro's int8 export runs its convolutions through a slow integer kernel on CPU; the neural voice uses a
@@ -224,37 +225,52 @@ const DERIVED = [
     what: 'language model',
     source: 'smollm2-135m-instruct',
     tool: 'gguf_q4_0.mjs',
-    file: 'smollm2-135m-instruct.q4_0.gguf',
-    sha256: '3af0e64d8f368983b8a4fc0808caf6b6902ef7dcefbb4cd64b6755987abf9d30',
+    outputs: [
+      {
+        file: 'smollm2-135m-instruct.q4_0.gguf',
+        sha256: '3af0e64d8f368983b8a4fc0808caf6b6902ef7dcefbb4cd64b6755987abf9d30',
+      },
+    ],
     unavailable: 'The model runs from its Q4_1 file, slower to read each turn.',
   },
   {
     what: 'speech recogniser decoder',
     source: 'whisper-base-model',
     tool: 'whisper_decoder_onnx.py',
-    file: 'whisper-base/decoder-step.onnx',
-    sha256: '1c569cfb21b32780c9816dc6689f560cdc153b978bc7a67a85796685a1b70133',
-    // A second output, written by the same run.
-    also: {
-      file: 'whisper-base/decoder-cross.onnx',
-      sha256: 'cab12ed7ae6c2b0a6c6d66eb6aad1a9003aee341997e0444195d82f653491070',
-    },
+    outputs: [
+      {
+        file: 'whisper-base/decoder-step.onnx',
+        sha256: '1c569cfb21b32780c9816dc6689f560cdc153b978bc7a67a85796685a1b70133',
+      },
+      {
+        file: 'whisper-base/decoder-cross.onnx',
+        sha256: 'cab12ed7ae6c2b0a6c6d66eb6aad1a9003aee341997e0444195d82f653491070',
+      },
+    ],
     unavailable: 'The recogniser decodes in CTranslate2, slower per word.',
   },
   {
     what: 'neural voice',
     source: 'kokoro-82m-int8',
     tool: 'kokoro_float_conv.py',
-    file: 'kokoro/kokoro-float.onnx',
-    sha256: '84cb1fedb9877a163154acada8e3df39c411e14c4bdc84780b936b6f91618ee4',
+    outputs: [
+      {
+        file: 'kokoro/kokoro-float.onnx',
+        sha256: '84cb1fedb9877a163154acada8e3df39c411e14c4bdc84780b936b6f91618ee4',
+      },
+    ],
     unavailable: 'The server starts with the Flite voices.',
   },
   {
     what: 'Piper voice',
     source: 'piper-joe-medium',
     tool: 'piper_timed.py',
-    file: 'piper/joe-timed.onnx',
-    sha256: '6029b4d7dce413fb78d43d9715357510cccd33c12da360672ead39a9754a2483',
+    outputs: [
+      {
+        file: 'piper/joe-timed.onnx',
+        sha256: '6029b4d7dce413fb78d43d9715357510cccd33c12da360672ead39a9754a2483',
+      },
+    ],
     optional: true,
     unavailable: 'The server starts without it.',
   },
@@ -262,11 +278,7 @@ const DERIVED = [
 
 async function buildDerived(d) {
   const source = path.join(dir, manifest[d.source].file);
-  const outputs = [d, ...(d.also ? [d.also] : [])].map((o) => ({
-    target: path.join(dir, o.file),
-    file: o.file,
-    sha256: o.sha256,
-  }));
+  const outputs = d.outputs.map((o) => ({ ...o, target: path.join(dir, o.file) }));
   const built = (o) =>
     fs.existsSync(o.target) &&
     fs.existsSync(`${o.target}.sha256`) &&

@@ -178,7 +178,6 @@ function neuralSetting(value: string | undefined): 'on' | 'off' | 'auto' {
   throw new Error(`LIKENESS_NEURAL_VOICE must be on, off or auto, not "${value}"`);
 }
 
-/** Standard Webhooks' suggested schedule, shortened: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h. */
 /**
  * The embedded model's weights: the Q4_0 rewrite the setup builds (it reads a user's turn ~40 % faster on x86,
  * see models/tools/gguf_q4_0.mjs), or the Q4_1 file it is built from when the build did not happen.
@@ -189,6 +188,7 @@ function defaultModelFile(): string {
   return fs.existsSync(fast) ? fast : path.join(models, 'smollm2-135m-instruct.q4_1.gguf');
 }
 
+/** Standard Webhooks' suggested schedule, shortened: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h. */
 const DEFAULT_RETRY_SCHEDULE_S = [5, 300, 1800, 7200, 18_000, 36_000];
 
 function secondsList(env: Env, name: string, fallback: number[]): number[] {

@@ -97,7 +97,10 @@ describe('listening', () => {
     for (const k of [
       'vad_ms',
       'recognition_ms',
+      'recognition_encode_ms',
+      'recognition_decode_ms',
       'end_of_turn_ms',
+      'llm_request_ms',
       'llm_first_token_ms',
       'first_sound_ms',
     ] as const)

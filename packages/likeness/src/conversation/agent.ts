@@ -54,8 +54,10 @@ export interface TurnMetrics {
   recognition_encode_ms?: number;
   recognition_decode_ms?: number;
   end_of_turn_ms?: number;
-  /** ms from the user's message (typed) or the end of their speech (spoken) to each stage. */
-  /** The prompt is built (session, character and memory read) and asked of the model. */
+  /**
+   * ms from the user's message (typed) or the end of their speech (spoken) to each stage; the first, the prompt
+   * built (session, character and memory read) and asked of the model.
+   */
   llm_request_ms?: number;
   llm_first_token_ms?: number;
   first_clause_ms?: number;

@@ -39,9 +39,10 @@ export interface HeardTurn {
   speechMs: number;
   /** ms from the end of speech until the VAD called it a pause. */
   vadMs: number;
-  /** ms the recogniser took for the final transcript, and of that in its model (when it says). */
+  /** ms the recogniser took for the final transcript, and of that in its model, when it says (Transcript's). */
   recognitionMs: number;
-  recognitionModelMs?: { encode: number; decode: number } | undefined;
+  recognitionEncodeMs?: number | undefined;
+  recognitionDecodeMs?: number | undefined;
   /** ms from the end of speech to the decision that the turn was over. */
   endOfTurnMs: number;
   /** The user spoke over the character. */
@@ -362,10 +363,8 @@ export class Listener {
       speechMs: (this.speechEndWindow - this.speechStartWindow) * WINDOW_MS,
       vadMs: this.pausedAt - this.speechEndedAt,
       recognitionMs: final.ms ?? final.result.ms,
-      recognitionModelMs:
-        final.result.encodeMs !== undefined && final.result.decodeMs !== undefined
-          ? { encode: final.result.encodeMs, decode: final.result.decodeMs }
-          : undefined,
+      recognitionEncodeMs: final.result.encodeMs,
+      recognitionDecodeMs: final.result.decodeMs,
       endOfTurnMs: performance.now() - this.speechEndedAt,
       interrupting: this.bargedIn,
     };

@@ -346,11 +346,11 @@ export class ConversationService {
               metrics: {
                 vad_ms: Math.round(heard.vadMs),
                 recognition_ms: Math.round(heard.recognitionMs),
-                ...(heard.recognitionModelMs
-                  ? {
-                      recognition_encode_ms: Math.round(heard.recognitionModelMs.encode),
-                      recognition_decode_ms: Math.round(heard.recognitionModelMs.decode),
-                    }
+                ...(heard.recognitionEncodeMs !== undefined
+                  ? { recognition_encode_ms: Math.round(heard.recognitionEncodeMs) }
+                  : {}),
+                ...(heard.recognitionDecodeMs !== undefined
+                  ? { recognition_decode_ms: Math.round(heard.recognitionDecodeMs) }
                   : {}),
                 end_of_turn_ms: Math.round(heard.endOfTurnMs),
               },

@@ -139,8 +139,8 @@ class OnnxDecoder:
         self.suppress = np.zeros(vocab, dtype=bool)
         self.suppress[config["suppress_ids"]] = True
         self.suppress[eot + 1 :] = True
-        self.suppress_begin = np.zeros(vocab, dtype=bool)
-        self.suppress_begin[config["suppress_ids_begin"]] = True
+        self.suppress_first = self.suppress.copy()
+        self.suppress_first[config["suppress_ids_begin"]] = True
 
     def generate(self, encoded, prompt, max_tokens, is_cancelled):
         """-> (token ids, no-speech probability, the words' mean log probability)"""
@@ -163,7 +163,7 @@ class OnnxDecoder:
         while True:
             if is_cancelled():
                 raise Cancelled()
-            masked = np.where(self.suppress | (self.suppress_begin if not ids else False), -np.inf, logits)
+            masked = np.where(self.suppress if ids else self.suppress_first, -np.inf, logits)
             token = int(masked.argmax())
             if token == self.eot or len(ids) >= max_tokens:
                 break
